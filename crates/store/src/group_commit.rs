@@ -1,0 +1,260 @@
+//! Group commit: one writer task per store handle takes every append
+//! waiting in its queue, decides each against the database in one
+//! transaction and commits them with one flush.
+//!
+//! No artificial delay: while one commit is flushing, new appends queue up,
+//! and the next loop turn takes them all. Under one caller this is a plain
+//! commit per append; under many, one flush serves many appends.
+//!
+//! The decisions (expected version, idempotent retries, positions) are made
+//! here, identically for every backend, from what the backend's lookup
+//! found. A refused append in a batch does not affect the others.
+
+use crate::{AppendResult, Error, ExpectedVersion, NewEvent};
+use chrono::{DateTime, Utc};
+use maos_domain::StreamName;
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::Arc;
+use tokio::sync::{mpsc, oneshot, watch};
+use uuid::Uuid;
+
+/// Most events one transaction takes; more waiting appends go in the next.
+pub(crate) const MAX_BATCH_EVENTS: usize = 4_096;
+/// Appends that may wait in a writer's queue before callers wait to enqueue.
+pub(crate) const QUEUE_CAPACITY: usize = 8_192;
+
+/// One caller's append, waiting for the writer.
+#[derive(Debug)]
+pub(crate) struct AppendRequest {
+    pub stream: StreamName,
+    pub expected: ExpectedVersion,
+    pub events: Vec<NewEvent>,
+    pub reply: oneshot::Sender<Result<AppendResult, Error>>,
+}
+
+/// What a backend found in the database for a batch, inside the
+/// transaction that will write it (so it cannot change before commit).
+#[derive(Debug, Default)]
+pub(crate) struct Lookup {
+    /// Position of the last committed event.
+    pub head: u64,
+    /// Current version of each stream the batch touches that has events.
+    pub versions: HashMap<String, u64>,
+    /// Already recorded events among the batch's ids.
+    pub existing: HashMap<Uuid, Recorded>,
+}
+
+/// Where an event id is already recorded.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Recorded {
+    pub stream: String,
+    pub version: u64,
+    pub position: u64,
+}
+
+/// A row to insert.
+#[derive(Debug)]
+pub(crate) struct Row<'a> {
+    pub position: u64,
+    pub stream: &'a str,
+    pub version: u64,
+    pub event: &'a NewEvent,
+    pub timestamp: DateTime<Utc>,
+}
+
+/// A batch decided: rows to write, and each request's answer if the write
+/// commits.
+#[derive(Debug)]
+pub(crate) struct Plan<'a> {
+    pub rows: Vec<Row<'a>>,
+    pub outcomes: Vec<Result<AppendResult, Error>>,
+    /// The global position after the batch.
+    pub head: u64,
+}
+
+/// The streams and event ids a batch touches, for the backend's lookup.
+pub(crate) fn keys(batch: &[AppendRequest]) -> (Vec<&str>, Vec<Uuid>) {
+    let mut streams: Vec<&str> = batch.iter().map(|r| r.stream.as_str()).collect();
+    streams.sort_unstable();
+    streams.dedup();
+    let ids = batch.iter().flat_map(|r| r.events.iter().map(|e| e.id)).collect();
+    (streams, ids)
+}
+
+/// Decides every request of a batch, in queue order.
+pub(crate) fn plan<'a>(batch: &'a [AppendRequest], mut lookup: Lookup, now: DateTime<Utc>) -> Plan<'a> {
+    let mut rows = Vec::new();
+    let mut outcomes = Vec::with_capacity(batch.len());
+    let mut head = lookup.head;
+    for request in batch {
+        let stream = request.stream.as_str();
+        let actual = lookup.versions.get(stream).copied();
+        if let Some(outcome) = idempotent_outcome(request, &lookup.existing) {
+            outcomes.push(outcome);
+            continue;
+        }
+        if !request.expected.matches(actual) {
+            outcomes.push(Err(Error::Conflict {
+                stream: stream.to_owned(),
+                expected: request.expected,
+                actual,
+            }));
+            continue;
+        }
+        let first_version = actual.unwrap_or(0) + 1;
+        let first_position = head + 1;
+        for (i, event) in request.events.iter().enumerate() {
+            let offset = i as u64;
+            let row = Row {
+                position: first_position + offset,
+                stream,
+                version: first_version + offset,
+                event,
+                timestamp: now,
+            };
+            // Later requests in this batch see these as recorded.
+            lookup.existing.insert(
+                event.id,
+                Recorded {
+                    stream: stream.to_owned(),
+                    version: row.version,
+                    position: row.position,
+                },
+            );
+            rows.push(row);
+        }
+        let count = request.events.len() as u64;
+        head += count;
+        lookup.versions.insert(stream.to_owned(), first_version + count - 1);
+        outcomes.push(Ok(AppendResult {
+            first_version,
+            last_version: first_version + count - 1,
+            first_position,
+            last_position: head,
+        }));
+    }
+    Plan {
+        rows,
+        outcomes,
+        head,
+    }
+}
+
+/// `None` if none of the request's ids is recorded. Otherwise the answer to
+/// a retry: the original result when every id is recorded in this stream,
+/// in this order, where the expected version says; `EventIdTaken` if not.
+fn idempotent_outcome(
+    request: &AppendRequest,
+    existing: &HashMap<Uuid, Recorded>,
+) -> Option<Result<AppendResult, Error>> {
+    let (first_taken, recorded) = request
+        .events
+        .iter()
+        .find_map(|e| existing.get(&e.id).map(|r| (e.id, r)))?;
+    let taken = || {
+        Err(Error::EventIdTaken {
+            id: first_taken,
+            stream: recorded.stream.clone(),
+            version: recorded.version,
+        })
+    };
+    let Some(first) = existing.get(&request.events[0].id) else {
+        return Some(taken());
+    };
+    let in_place = request.events.iter().enumerate().all(|(i, e)| {
+        existing.get(&e.id).is_some_and(|r| {
+            r.stream == request.stream.as_str() && r.version == first.version + i as u64
+        })
+    });
+    let expected_fits = match request.expected {
+        ExpectedVersion::Any => true,
+        ExpectedVersion::NoStream => first.version == 1,
+        ExpectedVersion::Exact(v) => first.version == v + 1,
+    };
+    if !in_place || !expected_fits {
+        return Some(taken());
+    }
+    let last = &existing[&request.events[request.events.len() - 1].id];
+    Some(Ok(AppendResult {
+        first_version: first.version,
+        last_version: last.version,
+        first_position: first.position,
+        last_position: last.position,
+    }))
+}
+
+/// A backend's side of group commit: decide and write one batch in one
+/// transaction.
+pub(crate) trait BatchWriter: Send + 'static {
+    /// Writes the batch; returns each request's answer and the new head.
+    /// An `Err` means nothing of the batch was written.
+    fn commit(
+        &mut self,
+        batch: &[AppendRequest],
+    ) -> impl Future<Output = Result<(Vec<Result<AppendResult, Error>>, u64), Error>> + Send;
+}
+
+/// The writer task: runs until every handle of the store is dropped.
+pub(crate) async fn run_writer(
+    mut writer: impl BatchWriter,
+    mut queue: mpsc::Receiver<AppendRequest>,
+    head: Arc<watch::Sender<u64>>,
+) {
+    let mut batch: Vec<AppendRequest> = Vec::new();
+    while let Some(first) = queue.recv().await {
+        let mut events = first.events.len();
+        batch.push(first);
+        while events < MAX_BATCH_EVENTS {
+            match queue.try_recv() {
+                Ok(next) => {
+                    events += next.events.len();
+                    batch.push(next);
+                }
+                Err(_) => break,
+            }
+        }
+        match writer.commit(&batch).await {
+            Ok((outcomes, new_head)) => {
+                advance(&head, new_head);
+                for (request, outcome) in batch.drain(..).zip(outcomes) {
+                    let _ = request.reply.send(outcome);
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, appends = batch.len(), "group commit failed");
+                for request in batch.drain(..) {
+                    let _ = request.reply.send(Err(error.clone()));
+                }
+            }
+        }
+    }
+}
+
+/// The caller's side: validate, enqueue, await the writer's answer.
+pub(crate) async fn submit(
+    queue: &mpsc::Sender<AppendRequest>,
+    stream: &str,
+    expected: ExpectedVersion,
+    events: Vec<NewEvent>,
+) -> Result<AppendResult, Error> {
+    let stream = crate::validate::check_append(stream, &events)?;
+    let (reply, answer) = oneshot::channel();
+    let request = AppendRequest {
+        stream,
+        expected,
+        events,
+        reply,
+    };
+    queue.send(request).await.map_err(|_| Error::WriterStopped)?;
+    answer.await.map_err(|_| Error::WriterStopped)?
+}
+
+/// Raises the head signal to `position` if that is higher; wakes waiters.
+pub(crate) fn advance(head: &watch::Sender<u64>, position: u64) {
+    head.send_if_modified(|h| {
+        let moved = position > *h;
+        *h = (*h).max(position);
+        moved
+    });
+}

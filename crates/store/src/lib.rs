@@ -1,0 +1,110 @@
+//! The maos event store: an append-only log of events, grouped in streams,
+//! with one global order.
+//!
+//! [`EventStore`] states the contract every backend keeps; [`sqlite`] (the
+//! embedded default: a file, no server) and [`postgres`] (production,
+//! several nodes on one database) implement it, and one contract test suite
+//! (`tests/it/contract`) proves both. [`Store`] picks a backend from a URL.
+//!
+//! Throughput under many concurrent callers comes from group commit: each
+//! store handle has one writer task that gathers the appends waiting in its
+//! queue into one transaction and one flush. Durability is never weakened:
+//! SQLite runs with `synchronous=FULL`, PostgreSQL with
+//! `synchronous_commit=on`.
+
+mod any;
+mod error;
+mod event;
+mod group_commit;
+mod int;
+pub mod postgres;
+pub mod sqlite;
+mod subscription;
+mod validate;
+
+pub use any::Store;
+pub use error::Error;
+pub use event::{AppendResult, ExpectedVersion, NewEvent, Snapshot};
+pub use maos_domain::EventEnvelope;
+pub use subscription::Subscription;
+
+use std::future::Future;
+use tokio::sync::watch;
+
+/// Most events one append may carry.
+pub const MAX_EVENTS_PER_APPEND: usize = 10_000;
+
+/// The event store contract. Every backend keeps all of it; the contract
+/// test suite checks each point against each backend.
+///
+/// - **Atomic appends.** [`append`](EventStore::append) writes all of its
+///   events or none. Inside a stream they take the next versions (1-based,
+///   no gaps); in the global log the next positions (1-based, strictly
+///   increasing in commit order; gaps may appear but never out of order).
+/// - **Optimistic concurrency.** The expected version is checked in the
+///   same transaction that writes; a mismatch is [`Error::Conflict`] with
+///   the expected and actual versions, and nothing is written.
+/// - **Idempotency.** Re-appending events whose ids are already recorded,
+///   in the same stream, in the same order, at a place consistent with the
+///   expected version, succeeds without writing and returns the original
+///   result. An id recorded anywhere else is [`Error::EventIdTaken`].
+/// - **Validation before writing.** An empty append, a malformed stream name
+///   or event type, data that is not a JSON object or an id used twice in one
+///   append is refused with a typed error; nothing is written.
+/// - **No skipped events.** A reader of the global log that has seen
+///   position `p` will see every event with a position above `p`: events
+///   become visible in position order, so an event can never commit "behind"
+///   a reader. This holds with any number of writers, in one process or many.
+/// - **Subscriptions.** [`subscribe`](EventStore::subscribe) catches up from
+///   any position and turns live without a gap or a duplicate at the switch;
+///   it pulls pages as its consumer asks (backpressure).
+/// - **Snapshots.** The latest snapshot of a stream can be saved and loaded;
+///   an older snapshot never replaces a newer one.
+/// - **Durability.** An append that returned `Ok` is on disk.
+pub trait EventStore: Clone + Send + Sync + 'static {
+    /// Appends `events` to `stream` atomically if the stream is at `expected`.
+    fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> impl Future<Output = Result<AppendResult, Error>> + Send;
+
+    /// Up to `limit` events of `stream` with a version above `after_version`,
+    /// in version order.
+    fn read_stream(
+        &self,
+        stream: &str,
+        after_version: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<EventEnvelope>, Error>> + Send;
+
+    /// Up to `limit` events of the global log with a position above
+    /// `after_position`, in position order.
+    fn read_all(
+        &self,
+        after_position: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<EventEnvelope>, Error>> + Send;
+
+    /// The position of the last committed event (0 for an empty store).
+    fn head_position(&self) -> impl Future<Output = Result<u64, Error>> + Send;
+
+    /// The version of the last event of `stream`; `None` if it has none.
+    fn stream_version(&self, stream: &str) -> impl Future<Output = Result<Option<u64>, Error>> + Send;
+
+    /// Saves `snapshot` unless a snapshot of a later version is stored.
+    fn save_snapshot(&self, snapshot: Snapshot) -> impl Future<Output = Result<(), Error>> + Send;
+
+    /// The latest snapshot of `stream`, if any.
+    fn load_snapshot(&self, stream: &str) -> impl Future<Output = Result<Option<Snapshot>, Error>> + Send;
+
+    /// A wake-up signal carrying the highest position known committed. It
+    /// only says "look again": readers always read the log itself.
+    fn head_watch(&self) -> watch::Receiver<u64>;
+
+    /// Follows the global log from `after_position`: catch-up, then live.
+    fn subscribe(&self, after_position: u64) -> Subscription<Self> {
+        Subscription::new(self.clone(), after_position)
+    }
+}

@@ -1,0 +1,1 @@
+SELECT position FROM maos_global_position WHERE id = 1

@@ -1,0 +1,173 @@
+//! The SQLite backend: the embedded default. One database file under the
+//! data directory, WAL journal, `synchronous=FULL` (every commit is
+//! flushed), no server.
+//!
+//! One process owns the file. Its appends go through one writer task (group
+//! commit) on one connection, in `BEGIN IMMEDIATE` transactions; reads use a
+//! small pool of reader connections, which WAL lets run beside the writer.
+//! Positions are allocated under SQLite's write lock, so they follow commit
+//! order even if another process writes the same file.
+
+mod rows;
+mod writer;
+
+use crate::group_commit::{self, AppendRequest, QUEUE_CAPACITY};
+use crate::int::{to_i64, to_limit, to_u64};
+use crate::{AppendResult, Error, EventEnvelope, EventStore, ExpectedVersion, NewEvent, Snapshot};
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::{mpsc, watch};
+
+/// Name of the database file inside a data directory.
+pub const DATABASE_FILE: &str = "maos.db";
+/// Reader connections per store.
+const READERS: u32 = 4;
+/// How long a statement waits for another process's lock before failing.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The embedded event store. Cheap to clone; clones share one writer.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    path: PathBuf,
+    readers: SqlitePool,
+    /// One connection: the writer's, also used for snapshots.
+    writer: SqlitePool,
+    queue: mpsc::Sender<AppendRequest>,
+    head: watch::Receiver<u64>,
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the store in `data_dir/maos.db`.
+    pub async fn open_in(data_dir: impl AsRef<Path>) -> Result<Self, Error> {
+        let dir = data_dir.as_ref();
+        std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+            path: dir.display().to_string(),
+            source: Arc::new(source),
+        })?;
+        Self::open(dir.join(DATABASE_FILE)).await
+    }
+
+    /// Opens (creating if needed) the store in the database file `path`,
+    /// and brings its schema up to date.
+    #[tracing::instrument(name = "store.sqlite.open", skip_all, fields(path = %path.as_ref().display()), err)]
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
+        let path = path.as_ref().to_path_buf();
+        let options = SqliteConnectOptions::new()
+            .filename(&path)
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Full)
+            .busy_timeout(BUSY_TIMEOUT);
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .connect_with(options.clone())
+            .await?;
+        sqlx::migrate!("../../migrations/sqlite").run(&writer).await?;
+        let readers = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .connect_with(options.read_only(true))
+            .await?;
+        let head: i64 = sqlx::query_scalar(include_str!("sqlite/head.sql"))
+            .fetch_one(&readers)
+            .await?;
+        let (head_tx, head_rx) = watch::channel(to_u64(head));
+        let (queue, requests) = mpsc::channel(QUEUE_CAPACITY);
+        tokio::spawn(group_commit::run_writer(
+            writer::SqliteWriter::new(writer.clone()),
+            requests,
+            Arc::new(head_tx),
+        ));
+        Ok(SqliteStore {
+            inner: Arc::new(Inner {
+                path,
+                readers,
+                writer,
+                queue,
+                head: head_rx,
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+}
+
+impl EventStore for SqliteStore {
+    #[tracing::instrument(name = "store.append", skip_all, fields(backend = "sqlite", stream, events = events.len()), err)]
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, Error> {
+        group_commit::submit(&self.inner.queue, stream, expected, events).await
+    }
+
+    async fn read_stream(&self, stream: &str, after_version: u64, limit: usize) -> Result<Vec<EventEnvelope>, Error> {
+        let rows = sqlx::query(include_str!("sqlite/read_stream.sql"))
+            .bind(stream)
+            .bind(to_i64(after_version))
+            .bind(to_limit(limit))
+            .fetch_all(&self.inner.readers)
+            .await?;
+        rows.iter().map(rows::decode_event).collect()
+    }
+
+    async fn read_all(&self, after_position: u64, limit: usize) -> Result<Vec<EventEnvelope>, Error> {
+        let rows = sqlx::query(include_str!("sqlite/read_all.sql"))
+            .bind(to_i64(after_position))
+            .bind(to_limit(limit))
+            .fetch_all(&self.inner.readers)
+            .await?;
+        rows.iter().map(rows::decode_event).collect()
+    }
+
+    async fn head_position(&self) -> Result<u64, Error> {
+        let head: i64 = sqlx::query_scalar(include_str!("sqlite/head.sql"))
+            .fetch_one(&self.inner.readers)
+            .await?;
+        Ok(to_u64(head))
+    }
+
+    async fn stream_version(&self, stream: &str) -> Result<Option<u64>, Error> {
+        let version: Option<i64> = sqlx::query_scalar(include_str!("sqlite/stream_version.sql"))
+            .bind(stream)
+            .fetch_optional(&self.inner.readers)
+            .await?;
+        Ok(version.map(to_u64))
+    }
+
+    async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), Error> {
+        maos_domain::StreamName::parse(&snapshot.stream)?;
+        sqlx::query(include_str!("sqlite/save_snapshot.sql"))
+            .bind(&snapshot.stream)
+            .bind(to_i64(snapshot.version))
+            .bind(snapshot.state.to_string())
+            .bind(snapshot.taken_at.timestamp_micros())
+            .execute(&self.inner.writer)
+            .await?;
+        Ok(())
+    }
+
+    async fn load_snapshot(&self, stream: &str) -> Result<Option<Snapshot>, Error> {
+        let row = sqlx::query(include_str!("sqlite/load_snapshot.sql"))
+            .bind(stream)
+            .fetch_optional(&self.inner.readers)
+            .await?;
+        row.as_ref().map(rows::decode_snapshot).transpose()
+    }
+
+    fn head_watch(&self) -> watch::Receiver<u64> {
+        self.inner.head.clone()
+    }
+}

@@ -1,0 +1,1 @@
+SELECT COALESCE(MAX(position), 0) FROM maos_events

@@ -1,0 +1,1 @@
+SELECT stream, version, state, taken_at FROM maos_snapshots WHERE stream = ?1

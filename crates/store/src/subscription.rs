@@ -1,0 +1,104 @@
+//! Catch-up subscriptions that turn live: read the global log page by page
+//! from a position, and when caught up, wait for the store's wake-up signal
+//! (or a poll interval, for writers the signal can't see) and read again.
+//!
+//! Reading the log is the only source of events, before and after the
+//! switch to live, so there is no gap or duplicate at the switch. Pages are
+//! read only when the consumer asks for the next event: a slow consumer
+//! slows the reads, nothing piles up (backpressure).
+
+use crate::{Error, EventEnvelope, EventStore};
+use std::collections::VecDeque;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// Events read per page.
+pub const DEFAULT_PAGE_SIZE: usize = 1_000;
+/// How long a caught-up subscription waits for a wake-up before it reads
+/// again anyway (writers in other processes may not wake it).
+pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(250);
+
+/// A reader of the global log that follows it live.
+#[derive(Debug)]
+pub struct Subscription<S> {
+    store: S,
+    after: u64,
+    buffer: VecDeque<EventEnvelope>,
+    head: watch::Receiver<u64>,
+    page_size: usize,
+    poll_interval: Duration,
+}
+
+impl<S: EventStore> Subscription<S> {
+    /// Follows `store` from the event after `after_position`.
+    pub fn new(store: S, after_position: u64) -> Self {
+        let head = store.head_watch();
+        Subscription {
+            store,
+            after: after_position,
+            buffer: VecDeque::new(),
+            head,
+            page_size: DEFAULT_PAGE_SIZE,
+            poll_interval: DEFAULT_POLL_INTERVAL,
+        }
+    }
+
+    /// Reads pages of `page_size` events (at least 1).
+    pub fn with_page_size(mut self, page_size: usize) -> Self {
+        self.page_size = page_size.max(1);
+        self
+    }
+
+    /// Re-reads at least this often when caught up.
+    pub fn with_poll_interval(mut self, poll_interval: Duration) -> Self {
+        self.poll_interval = poll_interval;
+        self
+    }
+
+    /// The position of the last event handed out.
+    pub fn position(&self) -> u64 {
+        self.after
+    }
+
+    /// The next event, waiting for one to be committed if caught up.
+    pub async fn next(&mut self) -> Result<EventEnvelope, Error> {
+        loop {
+            if let Some(event) = self.buffer.pop_front() {
+                self.after = event.position;
+                return Ok(event);
+            }
+            let last = self.buffer_end();
+            let page = self.store.read_all(last, self.page_size).await?;
+            if page.is_empty() {
+                self.wait_for_more(last).await;
+            } else {
+                self.buffer.extend(page);
+            }
+        }
+    }
+
+    /// Like [`next`](Self::next), but `None` once caught up instead of
+    /// waiting.
+    pub async fn try_next(&mut self) -> Result<Option<EventEnvelope>, Error> {
+        if self.buffer.is_empty() {
+            let page = self.store.read_all(self.after, self.page_size).await?;
+            self.buffer.extend(page);
+        }
+        Ok(self.buffer.pop_front().inspect(|e| self.after = e.position))
+    }
+
+    fn buffer_end(&self) -> u64 {
+        self.buffer.back().map_or(self.after, |e| e.position)
+    }
+
+    async fn wait_for_more(&mut self, last: u64) {
+        let wait = self.head.wait_for(|h| *h > last);
+        // Only whether the signal is gone matters; the guard it returns must
+        // not live across the sleep below.
+        let signal_gone = matches!(tokio::time::timeout(self.poll_interval, wait).await, Ok(Err(_)));
+        if signal_gone {
+            // The store's signal is gone (its writer stopped): poll.
+            tokio::time::sleep(self.poll_interval).await;
+        }
+    }
+}
