@@ -17,7 +17,10 @@ pub const SCHEMA_BASE_URI: &str = "https://maos.dev/schemas/events";
 
 /// Every event type of every category.
 pub fn all_event_types() -> impl Iterator<Item = &'static str> {
-    WorkflowEvent::TYPES.iter().chain(AgentEvent::TYPES).copied()
+    WorkflowEvent::TYPES
+        .iter()
+        .chain(AgentEvent::TYPES)
+        .copied()
 }
 
 /// The stream category events of `event_type` are written to.
@@ -33,8 +36,8 @@ pub fn stream_category(event_type: &str) -> Option<&'static str> {
 
 /// The JSON Schema of a whole envelope carrying an event of `event_type`.
 pub fn envelope_schema(event_type: &str) -> Option<Value> {
-    let data = WorkflowEvent::data_schema(event_type)
-        .or_else(|| AgentEvent::data_schema(event_type))?;
+    let data =
+        WorkflowEvent::data_schema(event_type).or_else(|| AgentEvent::data_schema(event_type))?;
     let category = stream_category(event_type)?;
     let mut data = data.to_value();
     let defs = data.as_object_mut().and_then(|o| {

@@ -9,7 +9,8 @@ pub trait Decider {
     type Error: std::fmt::Debug + PartialEq;
 
     /// Turns a command into the events it causes, or refuses it.
-    fn decide(state: &Self::State, command: Self::Command) -> Result<Vec<Self::Event>, Self::Error>;
+    fn decide(state: &Self::State, command: Self::Command)
+    -> Result<Vec<Self::Event>, Self::Error>;
 
     /// Applies one recorded event. Total: an event that does not fit the
     /// state leaves it unchanged (history is never rejected).
@@ -20,7 +21,9 @@ pub trait Decider {
     where
         Self::Event: 'a,
     {
-        events.into_iter().fold(Self::State::default(), Self::evolve)
+        events
+            .into_iter()
+            .fold(Self::State::default(), Self::evolve)
     }
 }
 

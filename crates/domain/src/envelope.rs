@@ -186,7 +186,15 @@ mod tests {
 
     #[test]
     fn it_rejects_malformed_stream_names() {
-        for bad in ["", "workflow", "-abc", "Workflow-1", "workflow-", "wf-a b", "1wf-x"] {
+        for bad in [
+            "",
+            "workflow",
+            "-abc",
+            "Workflow-1",
+            "workflow-",
+            "wf-a b",
+            "1wf-x",
+        ] {
             assert!(StreamName::parse(bad).is_err(), "{bad:?} was accepted");
         }
         assert!(StreamName::parse(&format!("a-{}", "x".repeat(300))).is_err());
@@ -195,7 +203,13 @@ mod tests {
     #[test]
     fn it_checks_event_type_names() {
         assert!(validate_event_type("workflows.task.assigned").is_ok());
-        for bad in ["workflows.task", "Workflows.task.x", "a.b.c.d", "a..b", "a.b.C"] {
+        for bad in [
+            "workflows.task",
+            "Workflows.task.x",
+            "a.b.c.d",
+            "a..b",
+            "a.b.C",
+        ] {
             assert!(validate_event_type(bad).is_err(), "{bad:?} was accepted");
         }
     }

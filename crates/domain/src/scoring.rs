@@ -62,14 +62,35 @@ pub struct CandidateScore {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum ScoreReason {
-    MissingCapability { capability: Capability },
+    MissingCapability {
+        capability: Capability,
+    },
     Unhealthy,
-    AtCapacity { load: u32, max_concurrency: u32 },
-    FreeCapacity { load: u32, max_concurrency: u32, points: u32 },
-    SuccessRate { completed: u64, failed: u64, points: u32 },
-    Latency { mean_duration_ms: u64, fastest_ms: u64, points: u32 },
-    NoLatencyHistory { points: u32 },
-    RecentlyFailed { penalty: u32 },
+    AtCapacity {
+        load: u32,
+        max_concurrency: u32,
+    },
+    FreeCapacity {
+        load: u32,
+        max_concurrency: u32,
+        points: u32,
+    },
+    SuccessRate {
+        completed: u64,
+        failed: u64,
+        points: u32,
+    },
+    Latency {
+        mean_duration_ms: u64,
+        fastest_ms: u64,
+        points: u32,
+    },
+    NoLatencyHistory {
+        points: u32,
+    },
+    RecentlyFailed {
+        penalty: u32,
+    },
 }
 
 /// Scores every candidate for a task needing `capability`, best first.

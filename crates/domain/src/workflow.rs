@@ -36,7 +36,10 @@ impl crate::Decider for Workflow {
     type Event = WorkflowEvent;
     type Error = crate::Error;
 
-    fn decide(state: &WorkflowState, command: WorkflowCommand) -> Result<Vec<WorkflowEvent>, crate::Error> {
+    fn decide(
+        state: &WorkflowState,
+        command: WorkflowCommand,
+    ) -> Result<Vec<WorkflowEvent>, crate::Error> {
         decide(state, command)
     }
 

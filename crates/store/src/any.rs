@@ -21,7 +21,10 @@ impl Store {
         if url.starts_with("postgres://") || url.starts_with("postgresql://") {
             return Ok(Store::Postgres(PostgresStore::connect(url).await?));
         }
-        if let Some(path) = url.strip_prefix("sqlite://").or_else(|| url.strip_prefix("sqlite:")) {
+        if let Some(path) = url
+            .strip_prefix("sqlite://")
+            .or_else(|| url.strip_prefix("sqlite:"))
+        {
             if path.is_empty() {
                 return Err(Error::InvalidUrl {
                     url: url.to_owned(),
@@ -55,15 +58,29 @@ macro_rules! delegate {
 }
 
 impl EventStore for Store {
-    async fn append(&self, stream: &str, expected: ExpectedVersion, events: Vec<NewEvent>) -> Result<AppendResult, Error> {
+    async fn append(
+        &self,
+        stream: &str,
+        expected: ExpectedVersion,
+        events: Vec<NewEvent>,
+    ) -> Result<AppendResult, Error> {
         delegate!(self, s => s.append(stream, expected, events).await)
     }
 
-    async fn read_stream(&self, stream: &str, after_version: u64, limit: usize) -> Result<Vec<EventEnvelope>, Error> {
+    async fn read_stream(
+        &self,
+        stream: &str,
+        after_version: u64,
+        limit: usize,
+    ) -> Result<Vec<EventEnvelope>, Error> {
         delegate!(self, s => s.read_stream(stream, after_version, limit).await)
     }
 
-    async fn read_all(&self, after_position: u64, limit: usize) -> Result<Vec<EventEnvelope>, Error> {
+    async fn read_all(
+        &self,
+        after_position: u64,
+        limit: usize,
+    ) -> Result<Vec<EventEnvelope>, Error> {
         delegate!(self, s => s.read_all(after_position, limit).await)
     }
 

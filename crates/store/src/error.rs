@@ -24,7 +24,10 @@ pub enum Error {
     DataNotObject { event_id: Uuid, found: &'static str },
     /// Metadata that can't be recorded (e.g. schema version 0).
     #[error("event {event_id}: {reason}")]
-    InvalidMetadata { event_id: Uuid, reason: &'static str },
+    InvalidMetadata {
+        event_id: Uuid,
+        reason: &'static str,
+    },
     /// The same event id twice in one append.
     #[error("event id {0} appears twice in one append")]
     DuplicateEventInAppend(Uuid),
@@ -41,7 +44,11 @@ pub enum Error {
     },
     /// An event id is already recorded somewhere this append does not match.
     #[error("event id {id} is already recorded in stream {stream} at version {version}")]
-    EventIdTaken { id: Uuid, stream: String, version: u64 },
+    EventIdTaken {
+        id: Uuid,
+        stream: String,
+        version: u64,
+    },
     /// The store URL names no backend or can't be used.
     #[error("invalid store url {url:?}: {reason}")]
     InvalidUrl { url: String, reason: String },

@@ -78,12 +78,19 @@ pub(crate) fn keys(batch: &[AppendRequest]) -> (Vec<&str>, Vec<Uuid>) {
     let mut streams: Vec<&str> = batch.iter().map(|r| r.stream.as_str()).collect();
     streams.sort_unstable();
     streams.dedup();
-    let ids = batch.iter().flat_map(|r| r.events.iter().map(|e| e.id)).collect();
+    let ids = batch
+        .iter()
+        .flat_map(|r| r.events.iter().map(|e| e.id))
+        .collect();
     (streams, ids)
 }
 
 /// Decides every request of a batch, in queue order.
-pub(crate) fn plan<'a>(batch: &'a [AppendRequest], mut lookup: Lookup, now: DateTime<Utc>) -> Plan<'a> {
+pub(crate) fn plan<'a>(
+    batch: &'a [AppendRequest],
+    mut lookup: Lookup,
+    now: DateTime<Utc>,
+) -> Plan<'a> {
     let mut rows = Vec::new();
     let mut outcomes = Vec::with_capacity(batch.len());
     let mut head = lookup.head;
@@ -126,7 +133,9 @@ pub(crate) fn plan<'a>(batch: &'a [AppendRequest], mut lookup: Lookup, now: Date
         }
         let count = request.events.len() as u64;
         head += count;
-        lookup.versions.insert(stream.to_owned(), first_version + count - 1);
+        lookup
+            .versions
+            .insert(stream.to_owned(), first_version + count - 1);
         outcomes.push(Ok(AppendResult {
             first_version,
             last_version: first_version + count - 1,
@@ -246,7 +255,10 @@ pub(crate) async fn submit(
         events,
         reply,
     };
-    queue.send(request).await.map_err(|_| Error::WriterStopped)?;
+    queue
+        .send(request)
+        .await
+        .map_err(|_| Error::WriterStopped)?;
     answer.await.map_err(|_| Error::WriterStopped)?
 }
 

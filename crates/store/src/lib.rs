@@ -91,13 +91,19 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     fn head_position(&self) -> impl Future<Output = Result<u64, Error>> + Send;
 
     /// The version of the last event of `stream`; `None` if it has none.
-    fn stream_version(&self, stream: &str) -> impl Future<Output = Result<Option<u64>, Error>> + Send;
+    fn stream_version(
+        &self,
+        stream: &str,
+    ) -> impl Future<Output = Result<Option<u64>, Error>> + Send;
 
     /// Saves `snapshot` unless a snapshot of a later version is stored.
     fn save_snapshot(&self, snapshot: Snapshot) -> impl Future<Output = Result<(), Error>> + Send;
 
     /// The latest snapshot of `stream`, if any.
-    fn load_snapshot(&self, stream: &str) -> impl Future<Output = Result<Option<Snapshot>, Error>> + Send;
+    fn load_snapshot(
+        &self,
+        stream: &str,
+    ) -> impl Future<Output = Result<Option<Snapshot>, Error>> + Send;
 
     /// A wake-up signal carrying the highest position known committed. It
     /// only says "look again": readers always read the log itself.

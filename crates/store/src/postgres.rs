@@ -58,7 +58,9 @@ impl PostgresStore {
             .max_connections(MAX_CONNECTIONS)
             .connect_with(options)
             .await?;
-        sqlx::migrate!("../../migrations/postgres").run(&pool).await?;
+        sqlx::migrate!("../../migrations/postgres")
+            .run(&pool)
+            .await?;
         let head: i64 = sqlx::query_scalar(include_str!("postgres/head.sql"))
             .fetch_one(&pool)
             .await?;
@@ -112,7 +114,12 @@ impl EventStore for PostgresStore {
         group_commit::submit(&self.inner.queue, stream, expected, events).await
     }
 
-    async fn read_stream(&self, stream: &str, after_version: u64, limit: usize) -> Result<Vec<EventEnvelope>, Error> {
+    async fn read_stream(
+        &self,
+        stream: &str,
+        after_version: u64,
+        limit: usize,
+    ) -> Result<Vec<EventEnvelope>, Error> {
         let rows = sqlx::query(include_str!("postgres/read_stream.sql"))
             .bind(stream)
             .bind(to_i64(after_version))
@@ -122,7 +129,11 @@ impl EventStore for PostgresStore {
         rows.iter().map(rows::decode_event).collect()
     }
 
-    async fn read_all(&self, after_position: u64, limit: usize) -> Result<Vec<EventEnvelope>, Error> {
+    async fn read_all(
+        &self,
+        after_position: u64,
+        limit: usize,
+    ) -> Result<Vec<EventEnvelope>, Error> {
         let rows = sqlx::query(include_str!("postgres/read_all.sql"))
             .bind(to_i64(after_position))
             .bind(to_limit(limit))
@@ -175,7 +186,10 @@ impl EventStore for PostgresStore {
 mod tests {
     #[test]
     fn it_redacts_passwords_from_urls() {
-        assert_eq!(super::redact("postgres://u:secret@h/db"), "postgres://u:***@h/db");
+        assert_eq!(
+            super::redact("postgres://u:secret@h/db"),
+            "postgres://u:***@h/db"
+        );
         assert_eq!(super::redact("postgres://u@h/db"), "postgres://u@h/db");
         assert_eq!(super::redact("nonsense"), "nonsense");
     }

@@ -14,7 +14,9 @@ mod writer;
 use crate::group_commit::{self, AppendRequest, QUEUE_CAPACITY};
 use crate::int::{to_i64, to_limit, to_u64};
 use crate::{AppendResult, Error, EventEnvelope, EventStore, ExpectedVersion, NewEvent, Snapshot};
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -70,7 +72,9 @@ impl SqliteStore {
             .min_connections(1)
             .connect_with(options.clone())
             .await?;
-        sqlx::migrate!("../../migrations/sqlite").run(&writer).await?;
+        sqlx::migrate!("../../migrations/sqlite")
+            .run(&writer)
+            .await?;
         let readers = SqlitePoolOptions::new()
             .max_connections(READERS)
             .connect_with(options.read_only(true))
@@ -113,7 +117,12 @@ impl EventStore for SqliteStore {
         group_commit::submit(&self.inner.queue, stream, expected, events).await
     }
 
-    async fn read_stream(&self, stream: &str, after_version: u64, limit: usize) -> Result<Vec<EventEnvelope>, Error> {
+    async fn read_stream(
+        &self,
+        stream: &str,
+        after_version: u64,
+        limit: usize,
+    ) -> Result<Vec<EventEnvelope>, Error> {
         let rows = sqlx::query(include_str!("sqlite/read_stream.sql"))
             .bind(stream)
             .bind(to_i64(after_version))
@@ -123,7 +132,11 @@ impl EventStore for SqliteStore {
         rows.iter().map(rows::decode_event).collect()
     }
 
-    async fn read_all(&self, after_position: u64, limit: usize) -> Result<Vec<EventEnvelope>, Error> {
+    async fn read_all(
+        &self,
+        after_position: u64,
+        limit: usize,
+    ) -> Result<Vec<EventEnvelope>, Error> {
         let rows = sqlx::query(include_str!("sqlite/read_all.sql"))
             .bind(to_i64(after_position))
             .bind(to_limit(limit))

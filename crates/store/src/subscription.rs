@@ -95,7 +95,10 @@ impl<S: EventStore> Subscription<S> {
         let wait = self.head.wait_for(|h| *h > last);
         // Only whether the signal is gone matters; the guard it returns must
         // not live across the sleep below.
-        let signal_gone = matches!(tokio::time::timeout(self.poll_interval, wait).await, Ok(Err(_)));
+        let signal_gone = matches!(
+            tokio::time::timeout(self.poll_interval, wait).await,
+            Ok(Err(_))
+        );
         if signal_gone {
             // The store's signal is gone (its writer stopped): poll.
             tokio::time::sleep(self.poll_interval).await;

@@ -31,13 +31,19 @@ pub enum AgentCommand {
         consecutive_failures: u32,
         now: DateTime<Utc>,
     },
-    Recover { reason: String, now: DateTime<Utc> },
+    Recover {
+        reason: String,
+        now: DateTime<Utc>,
+    },
     RecordRestart {
         reason: String,
         restarts_in_window: u32,
         now: DateTime<Utc>,
     },
-    Retire { reason: String, now: DateTime<Utc> },
+    Retire {
+        reason: String,
+        now: DateTime<Utc>,
+    },
 }
 
 /// Decides an agent command. Marking an unhealthy agent unhealthy, or
@@ -140,10 +146,15 @@ fn decide_registered(healthy: bool, command: AgentCommand) -> Result<Vec<AgentEv
 
 fn check_capabilities(capabilities: &[Capability]) -> Result<(), Error> {
     if capabilities.is_empty() {
-        return Err(Error::InvalidAgent("an agent needs at least one capability".to_owned()));
+        return Err(Error::InvalidAgent(
+            "an agent needs at least one capability".to_owned(),
+        ));
     }
     if let Some(bad) = capabilities.iter().find(|c| c.0.trim().is_empty()) {
-        return Err(Error::InvalidAgent(format!("capability {:?} is empty", bad.0)));
+        return Err(Error::InvalidAgent(format!(
+            "capability {:?} is empty",
+            bad.0
+        )));
     }
     Ok(())
 }

@@ -51,10 +51,16 @@ fn workflow_samples() -> Vec<WorkflowEvent> {
         }
         .into(),
         WorkflowStarted { started_at: at() }.into(),
-        WorkflowEscalated { task_id: task_id.clone(), reason: "blocked".into() }.into(),
+        WorkflowEscalated {
+            task_id: task_id.clone(),
+            reason: "blocked".into(),
+        }
+        .into(),
         WorkflowInputReceived {
             task_id: task_id.clone(),
-            decision: HumanDecision::Override { output: serde_json::json!({"ok": true}) },
+            decision: HumanDecision::Override {
+                output: serde_json::json!({"ok": true}),
+            },
             received_at: at(),
         }
         .into(),
@@ -65,15 +71,34 @@ fn workflow_samples() -> Vec<WorkflowEvent> {
                 tasks_completed: 1,
                 tasks_skipped: 0,
                 attempts: [(task_id.clone(), 2)].into(),
-                usage: Usage { tokens_in: 10, tokens_out: 20, cost_micros: 30 },
+                usage: Usage {
+                    tokens_in: 10,
+                    tokens_out: 20,
+                    cost_micros: 30,
+                },
             },
         }
         .into(),
-        WorkflowFailed { task_id: Some(task_id.clone()), reason: "exhausted".into(), failed_at: at() }
-            .into(),
-        WorkflowCancelled { reason: "user".into(), cancelled_at: at() }.into(),
-        TaskAdded { task: task_spec(), added_by: "plan".into() }.into(),
-        TaskReady { task_id: task_id.clone() }.into(),
+        WorkflowFailed {
+            task_id: Some(task_id.clone()),
+            reason: "exhausted".into(),
+            failed_at: at(),
+        }
+        .into(),
+        WorkflowCancelled {
+            reason: "user".into(),
+            cancelled_at: at(),
+        }
+        .into(),
+        TaskAdded {
+            task: task_spec(),
+            added_by: "plan".into(),
+        }
+        .into(),
+        TaskReady {
+            task_id: task_id.clone(),
+        }
+        .into(),
         TaskAssigned {
             task_id: task_id.clone(),
             attempt: Attempt(1),
@@ -85,16 +110,33 @@ fn workflow_samples() -> Vec<WorkflowEvent> {
                 eligible: true,
                 score: 700,
                 reasons: vec![
-                    ScoreReason::FreeCapacity { load: 0, max_concurrency: 1, points: 400 },
-                    ScoreReason::SuccessRate { completed: 0, failed: 0, points: 200 },
+                    ScoreReason::FreeCapacity {
+                        load: 0,
+                        max_concurrency: 1,
+                        points: 400,
+                    },
+                    ScoreReason::SuccessRate {
+                        completed: 0,
+                        failed: 0,
+                        points: 200,
+                    },
                     ScoreReason::NoLatencyHistory { points: 100 },
                 ],
             }],
         }
         .into(),
-        TaskStarted { task_id: task_id.clone(), attempt: Attempt(1), started_at: at() }.into(),
-        TaskProgressed { task_id: task_id.clone(), attempt: Attempt(1), message: "compiling".into() }
-            .into(),
+        TaskStarted {
+            task_id: task_id.clone(),
+            attempt: Attempt(1),
+            started_at: at(),
+        }
+        .into(),
+        TaskProgressed {
+            task_id: task_id.clone(),
+            attempt: Attempt(1),
+            message: "compiling".into(),
+        }
+        .into(),
         TaskCompleted {
             task_id: task_id.clone(),
             attempt: Attempt(1),
@@ -104,16 +146,48 @@ fn workflow_samples() -> Vec<WorkflowEvent> {
             overridden: false,
         }
         .into(),
-        TaskFailed { task_id: task_id.clone(), attempt: Attempt(1), error: "exit 1".into(), failed_at: at() }
-            .into(),
-        TaskTimedOut { task_id: task_id.clone(), attempt: Attempt(1), deadline: at() }.into(),
-        TaskRetryScheduled { task_id: task_id.clone(), retry: 1, not_before: at(), avoid_agent: Some(agent) }
-            .into(),
-        TaskReassigned { task_id: task_id.clone(), attempt: Attempt(1), from_agent: agent, reason: "unhealthy".into() }
-            .into(),
-        TaskEscalated { task_id: task_id.clone(), reason: "retries exhausted".into() }.into(),
-        TaskSkipped { task_id: task_id.clone(), reason: "human".into() }.into(),
-        TaskCancelled { task_id: task_id.clone(), reason: "workflow cancelled".into() }.into(),
+        TaskFailed {
+            task_id: task_id.clone(),
+            attempt: Attempt(1),
+            error: "exit 1".into(),
+            failed_at: at(),
+        }
+        .into(),
+        TaskTimedOut {
+            task_id: task_id.clone(),
+            attempt: Attempt(1),
+            deadline: at(),
+        }
+        .into(),
+        TaskRetryScheduled {
+            task_id: task_id.clone(),
+            retry: 1,
+            not_before: at(),
+            avoid_agent: Some(agent),
+        }
+        .into(),
+        TaskReassigned {
+            task_id: task_id.clone(),
+            attempt: Attempt(1),
+            from_agent: agent,
+            reason: "unhealthy".into(),
+        }
+        .into(),
+        TaskEscalated {
+            task_id: task_id.clone(),
+            reason: "retries exhausted".into(),
+        }
+        .into(),
+        TaskSkipped {
+            task_id: task_id.clone(),
+            reason: "human".into(),
+        }
+        .into(),
+        TaskCancelled {
+            task_id: task_id.clone(),
+            reason: "workflow cancelled".into(),
+        }
+        .into(),
         TaskResultRejected {
             task_id,
             attempt: Attempt(1),
@@ -136,15 +210,37 @@ fn agent_samples() -> Vec<AgentEvent> {
             registered_at: at(),
         }
         .into(),
-        AgentUpdated { capabilities: None, max_concurrency: Some(4) }.into(),
-        AgentBecameUnhealthy { reason: "3 failures".into(), consecutive_failures: 3, at: at() }.into(),
-        AgentRecovered { reason: "manual".into(), at: at() }.into(),
-        AgentRestarted { reason: "panic".into(), restarts_in_window: 1, at: at() }.into(),
-        AgentRetired { reason: "done".into(), at: at() }.into(),
+        AgentUpdated {
+            capabilities: None,
+            max_concurrency: Some(4),
+        }
+        .into(),
+        AgentBecameUnhealthy {
+            reason: "3 failures".into(),
+            consecutive_failures: 3,
+            at: at(),
+        }
+        .into(),
+        AgentRecovered {
+            reason: "manual".into(),
+            at: at(),
+        }
+        .into(),
+        AgentRestarted {
+            reason: "panic".into(),
+            restarts_in_window: 1,
+            at: at(),
+        }
+        .into(),
+        AgentRetired {
+            reason: "done".into(),
+            at: at(),
+        }
+        .into(),
     ]
 }
 
-fn envelope(stream: String, event: &dyn DomainEvent, n: u64) -> serde_json::Value {
+fn envelope(stream: String, event: &dyn DomainEvent, n: u64) -> Value {
     let env = crate::EventEnvelope {
         id: Uuid::from_u128(1000 + u128::from(n)),
         event_type: event.event_type().to_owned(),
@@ -154,25 +250,33 @@ fn envelope(stream: String, event: &dyn DomainEvent, n: u64) -> serde_json::Valu
         timestamp: at(),
         source: "node-1/workflow".into(),
         data: event.to_data(),
-        metadata: crate::Metadata::new(Uuid::from_u128(5)).caused_by(Uuid::from_u128(6)).by_user("alice"),
+        metadata: crate::Metadata::new(Uuid::from_u128(5))
+            .caused_by(Uuid::from_u128(6))
+            .by_user("alice"),
     };
     serde_json::to_value(env).unwrap()
 }
 
-fn samples() -> Vec<(String, serde_json::Value)> {
+fn samples() -> Vec<(String, Value)> {
     let wf = WorkflowId(Uuid::from_u128(9)).stream();
     let ag = AgentId(Uuid::from_u128(1)).stream();
     let mut out = Vec::new();
     for (n, e) in workflow_samples().iter().enumerate() {
-        out.push((e.event_type().to_owned(), envelope(wf.clone(), e, n as u64 + 1)));
+        out.push((
+            e.event_type().to_owned(),
+            envelope(wf.clone(), e, n as u64 + 1),
+        ));
     }
     for (n, e) in agent_samples().iter().enumerate() {
-        out.push((e.event_type().to_owned(), envelope(ag.clone(), e, n as u64 + 1)));
+        out.push((
+            e.event_type().to_owned(),
+            envelope(ag.clone(), e, n as u64 + 1),
+        ));
     }
     out
 }
 
-fn committed_schema(event_type: &str) -> serde_json::Value {
+fn committed_schema(event_type: &str) -> Value {
     let path = schema_dir().join(format!("{event_type}.json"));
     let text = std::fs::read_to_string(&path)
         .unwrap_or_else(|e| panic!("no schema for {event_type} at {}: {e}", path.display()));
@@ -213,7 +317,9 @@ fn every_committed_schema_belongs_to_an_event_type() {
     let all: BTreeSet<&str> = all_event_types().collect();
     for entry in std::fs::read_dir(schema_dir()).unwrap() {
         let name = entry.unwrap().file_name().into_string().unwrap();
-        let event_type = name.strip_suffix(".json").unwrap_or_else(|| panic!("stray file {name}"));
+        let event_type = name
+            .strip_suffix(".json")
+            .unwrap_or_else(|| panic!("stray file {name}"));
         assert!(all.contains(event_type), "schema {name} has no event type");
     }
 }
@@ -226,12 +332,23 @@ fn every_sample_validates_against_its_schema_and_decodes() {
             .should_validate_formats(true)
             .build(&schema)
             .unwrap_or_else(|e| panic!("schema of {event_type} does not compile: {e}"));
-        let errors: Vec<String> = validator.iter_errors(&sample).map(|e| e.to_string()).collect();
-        assert!(errors.is_empty(), "{event_type} sample is invalid: {errors:?}");
+        let errors: Vec<String> = validator
+            .iter_errors(&sample)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(
+            errors.is_empty(),
+            "{event_type} sample is invalid: {errors:?}"
+        );
         let data = &sample["data"];
-        let decoded_ok = WorkflowEvent::from_parts(&event_type, data).map(|e| e.to_data())
+        let decoded_ok = WorkflowEvent::from_parts(&event_type, data)
+            .map(|e| e.to_data())
             .or_else(|_| AgentEvent::from_parts(&event_type, data).map(|e| e.to_data()));
-        assert_eq!(decoded_ok.as_ref(), Ok(data), "{event_type} does not round-trip");
+        assert_eq!(
+            decoded_ok.as_ref(),
+            Ok(data),
+            "{event_type} does not round-trip"
+        );
     }
 }
 

@@ -25,14 +25,25 @@ fn it_excludes_agents_without_the_capability_unhealthy_or_full() {
     assert_eq!(best(&scores), None);
     assert_eq!(
         scores[2].reasons,
-        vec![ScoreReason::AtCapacity { load: 2, max_concurrency: 2 }]
+        vec![ScoreReason::AtCapacity {
+            load: 2,
+            max_concurrency: 2
+        }]
     );
 }
 
 #[test]
 fn it_prefers_free_fast_successful_agents_and_says_why() {
-    let good = History { completed: 9, failed: 1, mean_duration_ms: 1_000 };
-    let poor = History { completed: 1, failed: 9, mean_duration_ms: 4_000 };
+    let good = History {
+        completed: 9,
+        failed: 1,
+        mean_duration_ms: 1_000,
+    };
+    let poor = History {
+        completed: 1,
+        failed: 9,
+        mean_duration_ms: 4_000,
+    };
     let scores = score_candidates(
         &"backend".into(),
         None,
@@ -57,7 +68,7 @@ fn a_retry_prefers_another_agent_but_falls_back_to_the_one_that_failed() {
     let avoid = Some(a.agent_id);
     let scores = score_candidates(&"backend".into(), avoid, &[a.clone(), b]);
     assert_eq!(best(&scores).unwrap().agent_id, AgentId(Uuid::from_u128(2)));
-    let scores = score_candidates(&"backend".into(), avoid, &[a.clone()]);
+    let scores = score_candidates(&"backend".into(), avoid, std::slice::from_ref(&a));
     assert_eq!(best(&scores).unwrap().agent_id, a.agent_id);
 }
 
@@ -71,7 +82,11 @@ fn arb_candidate() -> impl Strategy<Value = Candidate> {
     )
         .prop_map(|(has_cap, healthy, load, max, h)| Candidate {
             agent_id: AgentId(Uuid::nil()),
-            capabilities: if has_cap { vec!["backend".into()] } else { vec!["qa".into()] },
+            capabilities: if has_cap {
+                vec!["backend".into()]
+            } else {
+                vec!["qa".into()]
+            },
             healthy,
             load,
             max_concurrency: max,

@@ -17,7 +17,10 @@ use crate::scoring::CandidateScore;
 use chrono::{DateTime, TimeDelta, Utc};
 
 /// Decides `command` against `state`.
-pub fn decide(state: &WorkflowState, command: WorkflowCommand) -> Result<Vec<WorkflowEvent>, Error> {
+pub fn decide(
+    state: &WorkflowState,
+    command: WorkflowCommand,
+) -> Result<Vec<WorkflowEvent>, Error> {
     use WorkflowCommand as C;
     match command {
         C::Submit {
@@ -148,7 +151,9 @@ pub fn decide(state: &WorkflowState, command: WorkflowCommand) -> Result<Vec<Wor
             reason,
         } => {
             let task = live_attempt(state, &task_id, attempt, "reassign")?;
-            let from_agent = task.assignee.ok_or_else(|| illegal(&task_id, task.status, "reassign"))?;
+            let from_agent = task
+                .assignee
+                .ok_or_else(|| illegal(&task_id, task.status, "reassign"))?;
             Ok(vec![
                 ev::TaskReassigned {
                     task_id,
@@ -199,7 +204,10 @@ fn assign(
         }
         status => return Err(illegal(&task_id, status, "assign")),
     }
-    if !candidates.iter().any(|c| c.agent_id == agent_id && c.eligible) {
+    if !candidates
+        .iter()
+        .any(|c| c.agent_id == agent_id && c.eligible)
+    {
         return Err(Error::AgentNotEligible {
             agent: agent_id,
             task: task_id,
@@ -279,7 +287,10 @@ fn fail_attempt(
         d.push(scheduled);
         return d.events;
     }
-    let reason = format!("retries exhausted after {} attempts: {error}", task.failures);
+    let reason = format!(
+        "retries exhausted after {} attempts: {error}",
+        task.failures
+    );
     match task.spec.on_exhausted {
         OnExhausted::Escalate => d.escalate(task_id, reason),
         OnExhausted::Fail => {
@@ -521,7 +532,7 @@ fn summarize(state: &WorkflowState, now: DateTime<Utc>) -> ev::WorkflowSummary {
             _ => {}
         }
         summary.attempts.insert(id.clone(), task.attempt.0);
-        summary.usage = summary.usage.add(task.usage);
+        summary.usage = summary.usage.plus(task.usage);
     }
     summary
 }

@@ -111,7 +111,7 @@ pub struct Usage {
 
 impl Usage {
     /// Component-wise sum, saturating.
-    pub fn add(self, other: Usage) -> Usage {
+    pub fn plus(self, other: Usage) -> Usage {
         Usage {
             tokens_in: self.tokens_in.saturating_add(other.tokens_in),
             tokens_out: self.tokens_out.saturating_add(other.tokens_out),

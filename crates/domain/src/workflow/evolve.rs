@@ -42,7 +42,10 @@ fn transition(
     };
     let workflow_status = state.status.after(event, other_escalated)?;
     let task_status = match event.task_id() {
-        Some(id) => Some(TaskStatus::after(state.tasks.get(id).map(|t| t.status), event)?),
+        Some(id) => Some(TaskStatus::after(
+            state.tasks.get(id).map(|t| t.status),
+            event,
+        )?),
         None => None,
     };
     Some((workflow_status, task_status))
@@ -97,7 +100,7 @@ fn apply_task_event(state: &mut WorkflowState, event: &WorkflowEvent, status: Ta
         }
         E::TaskCompleted(e) => {
             task.output = Some(e.output.clone());
-            task.usage = task.usage.add(e.usage);
+            task.usage = task.usage.plus(e.usage);
             task.finished_at = Some(e.completed_at);
             end_attempt(task);
         }

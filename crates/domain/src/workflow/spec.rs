@@ -216,7 +216,10 @@ fn validate_task(index: usize, task: &TaskSpec) -> Result<(), SpecError> {
     if task.timeout_secs == 0 || task.timeout_secs > MAX_TIMEOUT_SECS {
         return Err(field(
             "timeout_secs",
-            &format!("must be between 1 and {MAX_TIMEOUT_SECS}, got {}", task.timeout_secs),
+            &format!(
+                "must be between 1 and {MAX_TIMEOUT_SECS}, got {}",
+                task.timeout_secs
+            ),
         ));
     }
     let retries = &task.retries;
@@ -229,7 +232,10 @@ fn validate_task(index: usize, task: &TaskSpec) -> Result<(), SpecError> {
     if retries.backoff_max_ms > MAX_BACKOFF_MS {
         return Err(field(
             "retries.backoff_max_ms",
-            &format!("must be at most {MAX_BACKOFF_MS}, got {}", retries.backoff_max_ms),
+            &format!(
+                "must be at most {MAX_BACKOFF_MS}, got {}",
+                retries.backoff_max_ms
+            ),
         ));
     }
     if retries.backoff_initial_ms > retries.backoff_max_ms {
@@ -262,7 +268,8 @@ fn find_cycle(tasks: &[&TaskSpec]) -> Option<Vec<TaskId>> {
         OnPath,
         Done,
     }
-    let index: BTreeMap<&TaskId, usize> = tasks.iter().enumerate().map(|(i, t)| (&t.id, i)).collect();
+    let index: BTreeMap<&TaskId, usize> =
+        tasks.iter().enumerate().map(|(i, t)| (&t.id, i)).collect();
     let mut marks = vec![Mark::Unvisited; tasks.len()];
     for root in 0..tasks.len() {
         if marks[root] != Mark::Unvisited {
@@ -289,8 +296,10 @@ fn find_cycle(tasks: &[&TaskSpec]) -> Option<Vec<TaskId>> {
                 }
                 Mark::OnPath => {
                     let start = stack.iter().position(|&(n, _)| n == dep).unwrap_or(0);
-                    let mut cycle: Vec<TaskId> =
-                        stack[start..].iter().map(|&(n, _)| tasks[n].id.clone()).collect();
+                    let mut cycle: Vec<TaskId> = stack[start..]
+                        .iter()
+                        .map(|&(n, _)| tasks[n].id.clone())
+                        .collect();
                     cycle.push(tasks[dep].id.clone());
                     return Some(cycle);
                 }
@@ -326,13 +335,22 @@ mod tests {
 
     #[test]
     fn it_accepts_a_valid_dag() {
-        let s = spec(vec![task("a", &[]), task("b", &["a"]), task("c", &["a", "b"])]);
+        let s = spec(vec![
+            task("a", &[]),
+            task("b", &["a"]),
+            task("c", &["a", "b"]),
+        ]);
         assert_eq!(validate_spec(&s), Ok(()));
     }
 
     #[test]
     fn it_names_the_cycle() {
-        let s = spec(vec![task("a", &["c"]), task("b", &["a"]), task("c", &["b"]), task("d", &[])]);
+        let s = spec(vec![
+            task("a", &["c"]),
+            task("b", &["a"]),
+            task("c", &["b"]),
+            task("d", &[]),
+        ]);
         let err = validate_spec(&s).unwrap_err();
         assert_eq!(
             err,
@@ -344,7 +362,10 @@ mod tests {
     #[test]
     fn it_rejects_a_self_dependency_as_a_cycle() {
         let s = spec(vec![task("a", &["a"])]);
-        assert_eq!(validate_spec(&s), Err(SpecError::Cycle(vec!["a".into(), "a".into()])));
+        assert_eq!(
+            validate_spec(&s),
+            Err(SpecError::Cycle(vec!["a".into(), "a".into()]))
+        );
     }
 
     #[test]
@@ -358,7 +379,10 @@ mod tests {
             })
         );
         let s = spec(vec![task("a", &[]), task("a", &[])]);
-        assert_eq!(validate_spec(&s), Err(SpecError::DuplicateTaskId("a".into())));
+        assert_eq!(
+            validate_spec(&s),
+            Err(SpecError::DuplicateTaskId("a".into()))
+        );
     }
 
     #[test]
@@ -376,16 +400,25 @@ mod tests {
         t.retries.backoff_max_ms = 5_000;
         assert!(matches!(
             validate_spec(&spec(vec![t])),
-            Err(SpecError::InvalidField { field: "retries.backoff_initial_ms", .. })
+            Err(SpecError::InvalidField {
+                field: "retries.backoff_initial_ms",
+                ..
+            })
         ));
         let mut t = task("a", &[]);
         t.retries.max_retries = 1000;
         assert!(matches!(
             validate_spec(&spec(vec![t])),
-            Err(SpecError::InvalidField { field: "retries.max_retries", .. })
+            Err(SpecError::InvalidField {
+                field: "retries.max_retries",
+                ..
+            })
         ));
         let t = task("a b", &[]);
-        assert!(matches!(validate_spec(&spec(vec![t])), Err(SpecError::InvalidTaskId { .. })));
+        assert!(matches!(
+            validate_spec(&spec(vec![t])),
+            Err(SpecError::InvalidTaskId { .. })
+        ));
     }
 
     #[test]

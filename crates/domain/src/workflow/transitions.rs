@@ -50,7 +50,10 @@ pub enum WorkflowStatus {
 impl TaskStatus {
     /// The task will not change any more.
     pub fn is_terminal(self) -> bool {
-        matches!(self, Self::Completed | Self::Skipped | Self::Cancelled | Self::Failed)
+        matches!(
+            self,
+            Self::Completed | Self::Skipped | Self::Cancelled | Self::Failed
+        )
     }
 
     /// Dependents may proceed.

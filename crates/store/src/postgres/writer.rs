@@ -87,7 +87,8 @@ impl BatchWriter for PostgresWriter {
             c.times.push(r.timestamp);
             c.sources.push(r.event.source.clone());
             c.data.push(r.event.data.to_string());
-            c.metadata.push(serde_json::to_string(&r.event.metadata).unwrap_or_default());
+            c.metadata
+                .push(serde_json::to_string(&r.event.metadata).unwrap_or_default());
         }
         sqlx::query(include_str!("insert.sql"))
             .bind(c.positions)

@@ -19,7 +19,8 @@ pub(super) fn decode_event(row: &SqliteRow) -> Result<EventEnvelope, Error> {
         stream: row.try_get(2)?,
         version: to_u64(row.try_get(3)?),
         position,
-        timestamp: micros_to_time(row.try_get(5)?).ok_or_else(|| corrupt("recorded_at out of range".into()))?,
+        timestamp: micros_to_time(row.try_get(5)?)
+            .ok_or_else(|| corrupt("recorded_at out of range".into()))?,
         source: row.try_get(6)?,
         data: serde_json::from_str(&data).map_err(|e| corrupt(format!("data: {e}")))?,
         metadata: serde_json::from_str(&metadata).map_err(|e| corrupt(format!("metadata: {e}")))?,
@@ -30,11 +31,16 @@ pub(super) fn decode_event(row: &SqliteRow) -> Result<EventEnvelope, Error> {
 pub(super) fn decode_snapshot(row: &SqliteRow) -> Result<Snapshot, Error> {
     let stream: String = row.try_get(0)?;
     let state: String = row.try_get(2)?;
-    let corrupt = |reason: String| Error::Corrupt { position: 0, reason };
+    let corrupt = |reason: String| Error::Corrupt {
+        position: 0,
+        reason,
+    };
     Ok(Snapshot {
         version: to_u64(row.try_get(1)?),
-        state: serde_json::from_str(&state).map_err(|e| corrupt(format!("snapshot of {stream}: {e}")))?,
-        taken_at: micros_to_time(row.try_get(3)?).ok_or_else(|| corrupt("snapshot time out of range".into()))?,
+        state: serde_json::from_str(&state)
+            .map_err(|e| corrupt(format!("snapshot of {stream}: {e}")))?,
+        taken_at: micros_to_time(row.try_get(3)?)
+            .ok_or_else(|| corrupt("snapshot time out of range".into()))?,
         stream,
     })
 }

@@ -20,7 +20,17 @@ impl SqliteWriter {
 }
 
 /// One row of `insert.sql`'s JSON array.
-type InsertRow<'a> = (i64, String, &'a str, i64, &'a str, i64, &'a str, String, String);
+type InsertRow<'a> = (
+    i64,
+    String,
+    &'a str,
+    i64,
+    &'a str,
+    i64,
+    &'a str,
+    String,
+    String,
+);
 
 impl BatchWriter for SqliteWriter {
     async fn commit(

@@ -15,7 +15,9 @@ fn server_url() -> String {
 
 fn database_url(database: &str) -> String {
     let server = server_url();
-    let base = server.rsplit_once('/').map_or(server.as_str(), |(base, _)| base);
+    let base = server
+        .rsplit_once('/')
+        .map_or(server.as_str(), |(base, _)| base);
     format!("{base}/{database}")
 }
 
@@ -44,21 +46,33 @@ impl ForTest for PostgresStore {
     }
 
     async fn reopen(&self) -> Self {
-        let database = self.pool().connect_options().get_database().unwrap_or_default().to_owned();
+        let database = self
+            .pool()
+            .connect_options()
+            .get_database()
+            .unwrap_or_default()
+            .to_owned();
         PostgresStore::connect(&database_url(&database))
             .await
             .expect("cannot reconnect to the test database")
     }
 
     async fn cleanup(self) {
-        let database = self.pool().connect_options().get_database().unwrap_or_default().to_owned();
+        let database = self
+            .pool()
+            .connect_options()
+            .get_database()
+            .unwrap_or_default()
+            .to_owned();
         self.pool().close().await;
         drop(self);
         let mut admin = admin().await;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")))
-            .execute(&mut admin)
-            .await
-            .expect("cannot drop the test database");
+        sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+            "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
+        )))
+        .execute(&mut admin)
+        .await
+        .expect("cannot drop the test database");
     }
 }
 

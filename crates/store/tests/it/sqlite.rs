@@ -7,7 +7,9 @@ use maos_store::sqlite::SqliteStore;
 impl ForTest for SqliteStore {
     async fn fresh() -> Self {
         let dir = std::env::temp_dir().join(format!("maos-test-{}", uuid::Uuid::now_v7()));
-        SqliteStore::open_in(&dir).await.expect("cannot open a fresh SQLite store")
+        SqliteStore::open_in(&dir)
+            .await
+            .expect("cannot open a fresh SQLite store")
     }
 
     async fn writer_handle(&self) -> Self {
@@ -15,7 +17,9 @@ impl ForTest for SqliteStore {
     }
 
     async fn reopen(&self) -> Self {
-        SqliteStore::open(self.path()).await.expect("cannot reopen the SQLite store")
+        SqliteStore::open(self.path())
+            .await
+            .expect("cannot reopen the SQLite store")
     }
 
     async fn cleanup(self) {

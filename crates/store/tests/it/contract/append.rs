@@ -4,7 +4,10 @@ use maos_store::{Error, ExpectedVersion};
 pub async fn it_appends_and_reads_back_events<S: ForTest>(store: &S) {
     let s = stream();
     let events = vec![event(1), event(2), event(3)];
-    let result = store.append(&s, ExpectedVersion::NoStream, events.clone()).await.unwrap();
+    let result = store
+        .append(&s, ExpectedVersion::NoStream, events.clone())
+        .await
+        .unwrap();
     assert_eq!((result.first_version, result.last_version), (1, 3));
     assert_eq!((result.first_position, result.last_position), (1, 3));
 
@@ -31,18 +34,47 @@ pub async fn it_checks_the_expected_version_atomically<S: ForTest>(store: &S) {
         expected,
         actual,
     };
-    let err = store.append(&s, ExpectedVersion::Exact(0), vec![event(1)]).await.unwrap_err();
-    assert_eq!(err.to_string(), conflict(ExpectedVersion::Exact(0), None).to_string());
+    let err = store
+        .append(&s, ExpectedVersion::Exact(0), vec![event(1)])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        conflict(ExpectedVersion::Exact(0), None).to_string()
+    );
 
-    store.append(&s, ExpectedVersion::NoStream, vec![event(1), event(2)]).await.unwrap();
-    let err = store.append(&s, ExpectedVersion::NoStream, vec![event(3)]).await.unwrap_err();
+    store
+        .append(&s, ExpectedVersion::NoStream, vec![event(1), event(2)])
+        .await
+        .unwrap();
+    let err = store
+        .append(&s, ExpectedVersion::NoStream, vec![event(3)])
+        .await
+        .unwrap_err();
     assert!(
-        matches!(&err, Error::Conflict { expected: ExpectedVersion::NoStream, actual: Some(2), .. }),
+        matches!(
+            &err,
+            Error::Conflict {
+                expected: ExpectedVersion::NoStream,
+                actual: Some(2),
+                ..
+            }
+        ),
         "{err:?}"
     );
-    let err = store.append(&s, ExpectedVersion::Exact(1), vec![event(3), event(4)]).await.unwrap_err();
+    let err = store
+        .append(&s, ExpectedVersion::Exact(1), vec![event(3), event(4)])
+        .await
+        .unwrap_err();
     assert!(
-        matches!(&err, Error::Conflict { expected: ExpectedVersion::Exact(1), actual: Some(2), .. }),
+        matches!(
+            &err,
+            Error::Conflict {
+                expected: ExpectedVersion::Exact(1),
+                actual: Some(2),
+                ..
+            }
+        ),
         "{err:?}"
     );
     assert_eq!(
@@ -53,18 +85,33 @@ pub async fn it_checks_the_expected_version_atomically<S: ForTest>(store: &S) {
     assert_eq!(store.stream_version(&s).await.unwrap(), Some(2));
     assert_eq!(store.head_position().await.unwrap(), 2);
 
-    let r = store.append(&s, ExpectedVersion::Exact(2), vec![event(3)]).await.unwrap();
+    let r = store
+        .append(&s, ExpectedVersion::Exact(2), vec![event(3)])
+        .await
+        .unwrap();
     assert_eq!(r.last_version, 3);
-    let r = store.append(&s, ExpectedVersion::Any, vec![event(4)]).await.unwrap();
+    let r = store
+        .append(&s, ExpectedVersion::Any, vec![event(4)])
+        .await
+        .unwrap();
     assert_eq!(r.last_version, 4);
     assert_eq!(store.read_stream(&s, 0, 100).await.unwrap().len(), 4);
 }
 
 pub async fn it_keeps_streams_apart_in_one_global_order<S: ForTest>(store: &S) {
     let (a, b) = (stream(), stream());
-    store.append(&a, ExpectedVersion::NoStream, vec![event(1)]).await.unwrap();
-    store.append(&b, ExpectedVersion::NoStream, vec![event(2), event(3)]).await.unwrap();
-    store.append(&a, ExpectedVersion::Exact(1), vec![event(4)]).await.unwrap();
+    store
+        .append(&a, ExpectedVersion::NoStream, vec![event(1)])
+        .await
+        .unwrap();
+    store
+        .append(&b, ExpectedVersion::NoStream, vec![event(2), event(3)])
+        .await
+        .unwrap();
+    store
+        .append(&a, ExpectedVersion::Exact(1), vec![event(4)])
+        .await
+        .unwrap();
 
     let in_a: Vec<(u64, u64)> = store
         .read_stream(&a, 0, 10)

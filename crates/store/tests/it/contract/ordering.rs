@@ -34,7 +34,10 @@ pub async fn it_never_lets_a_global_reader_skip_an_event<S: ForTest>(store: &S) 
             for n in 0..EVENTS_PER_WRITER {
                 let e = event(n);
                 ids.push(e.id);
-                handle.append(&stream, ExpectedVersion::Any, vec![e]).await.unwrap();
+                handle
+                    .append(&stream, ExpectedVersion::Any, vec![e])
+                    .await
+                    .unwrap();
             }
             ids
         }));

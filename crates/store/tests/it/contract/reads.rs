@@ -4,14 +4,26 @@ use maos_store::ExpectedVersion;
 pub async fn it_reads_streams_and_the_log_in_pages<S: ForTest>(store: &S) {
     let (a, b) = (stream(), stream());
     for n in 0..10 {
-        store.append(&a, ExpectedVersion::Any, vec![event(n)]).await.unwrap();
-        store.append(&b, ExpectedVersion::Any, vec![event(n)]).await.unwrap();
+        store
+            .append(&a, ExpectedVersion::Any, vec![event(n)])
+            .await
+            .unwrap();
+        store
+            .append(&b, ExpectedVersion::Any, vec![event(n)])
+            .await
+            .unwrap();
     }
     let page = store.read_stream(&a, 4, 3).await.unwrap();
     let versions: Vec<u64> = page.iter().map(|e| e.version).collect();
     assert_eq!(versions, vec![5, 6, 7]);
     assert!(store.read_stream(&a, 10, 5).await.unwrap().is_empty());
-    assert!(store.read_stream("test-missing", 0, 5).await.unwrap().is_empty());
+    assert!(
+        store
+            .read_stream("test-missing", 0, 5)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let mut positions = Vec::new();
     let mut after = 0;
@@ -29,11 +41,17 @@ pub async fn it_reads_streams_and_the_log_in_pages<S: ForTest>(store: &S) {
 
 pub async fn it_keeps_events_and_continues_positions_after_reopening<S: ForTest>(store: &S) {
     let s = stream();
-    store.append(&s, ExpectedVersion::NoStream, vec![event(1), event(2)]).await.unwrap();
+    store
+        .append(&s, ExpectedVersion::NoStream, vec![event(1), event(2)])
+        .await
+        .unwrap();
     let reopened = store.reopen().await;
     assert_eq!(reopened.head_position().await.unwrap(), 2);
     assert_eq!(*reopened.head_watch().borrow(), 2);
-    let r = reopened.append(&s, ExpectedVersion::Exact(2), vec![event(3)]).await.unwrap();
+    let r = reopened
+        .append(&s, ExpectedVersion::Exact(2), vec![event(3)])
+        .await
+        .unwrap();
     assert_eq!((r.last_version, r.last_position), (3, 3));
     assert_eq!(reopened.read_stream(&s, 0, 10).await.unwrap().len(), 3);
 }

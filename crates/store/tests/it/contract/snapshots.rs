@@ -7,7 +7,8 @@ fn snapshot(stream: &str, version: u64) -> Snapshot {
         stream: stream.to_owned(),
         version,
         state: serde_json::json!({ "version": version, "tasks": ["a", "b"] }),
-        taken_at: DateTime::<Utc>::from_timestamp_micros(1_763_719_200_123_456 + version as i64).unwrap(),
+        taken_at: DateTime::<Utc>::from_timestamp_micros(1_763_719_200_123_456 + version as i64)
+            .unwrap(),
     }
 }
 
@@ -16,12 +17,24 @@ pub async fn it_keeps_the_latest_snapshot_per_stream<S: ForTest>(store: &S) {
     assert_eq!(store.load_snapshot(&a).await.unwrap(), None);
     store.save_snapshot(snapshot(&a, 5)).await.unwrap();
     store.save_snapshot(snapshot(&b, 1)).await.unwrap();
-    assert_eq!(store.load_snapshot(&a).await.unwrap(), Some(snapshot(&a, 5)));
+    assert_eq!(
+        store.load_snapshot(&a).await.unwrap(),
+        Some(snapshot(&a, 5))
+    );
     // An older snapshot never replaces a newer one.
     store.save_snapshot(snapshot(&a, 3)).await.unwrap();
-    assert_eq!(store.load_snapshot(&a).await.unwrap(), Some(snapshot(&a, 5)));
+    assert_eq!(
+        store.load_snapshot(&a).await.unwrap(),
+        Some(snapshot(&a, 5))
+    );
     store.save_snapshot(snapshot(&a, 8)).await.unwrap();
-    assert_eq!(store.load_snapshot(&a).await.unwrap(), Some(snapshot(&a, 8)));
-    assert_eq!(store.load_snapshot(&b).await.unwrap(), Some(snapshot(&b, 1)));
+    assert_eq!(
+        store.load_snapshot(&a).await.unwrap(),
+        Some(snapshot(&a, 8))
+    );
+    assert_eq!(
+        store.load_snapshot(&b).await.unwrap(),
+        Some(snapshot(&b, 1))
+    );
     assert!(store.save_snapshot(snapshot("bad name", 1)).await.is_err());
 }
