@@ -58,6 +58,9 @@ pub enum Error {
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[source] Arc<sqlx::Error>),
+    /// The SQLite writer's database calls failed.
+    #[error("sqlite error: {0}")]
+    Sqlite(#[source] Arc<rusqlite::Error>),
     /// Applying the schema migrations failed.
     #[error("migration failed: {0}")]
     Migration(#[source] Arc<sqlx::migrate::MigrateError>),
@@ -84,6 +87,12 @@ fn display_actual(actual: &Option<u64>) -> String {
 impl From<sqlx::Error> for Error {
     fn from(e: sqlx::Error) -> Self {
         Error::Database(Arc::new(e))
+    }
+}
+
+impl From<rusqlite::Error> for Error {
+    fn from(e: rusqlite::Error) -> Self {
+        Error::Sqlite(Arc::new(e))
     }
 }
 

@@ -193,48 +193,74 @@ fn idempotent_outcome(
     }))
 }
 
-/// A backend's side of group commit: decide and write one batch in one
-/// transaction.
+/// A batch's outcome: each request's answer and the new head, or a failure
+/// of the whole batch (nothing written).
+pub(crate) type BatchOutcome = Result<(Vec<Result<AppendResult, Error>>, u64), Error>;
+
+/// A backend's side of group commit, for async drivers: decide and write
+/// one batch in one transaction.
 pub(crate) trait BatchWriter: Send + 'static {
-    /// Writes the batch; returns each request's answer and the new head.
-    /// An `Err` means nothing of the batch was written.
-    fn commit(
-        &mut self,
-        batch: &[AppendRequest],
-    ) -> impl Future<Output = Result<(Vec<Result<AppendResult, Error>>, u64), Error>> + Send;
+    fn commit(&mut self, batch: &[AppendRequest]) -> impl Future<Output = BatchOutcome> + Send;
 }
 
-/// The writer task: runs until every handle of the store is dropped.
+/// The async writer task: runs until every handle of the store is dropped.
 pub(crate) async fn run_writer(
     mut writer: impl BatchWriter,
     mut queue: mpsc::Receiver<AppendRequest>,
     head: Arc<watch::Sender<u64>>,
 ) {
-    let mut batch: Vec<AppendRequest> = Vec::new();
     while let Some(first) = queue.recv().await {
-        let mut events = first.events.len();
-        batch.push(first);
-        while events < MAX_BATCH_EVENTS {
-            match queue.try_recv() {
-                Ok(next) => {
-                    events += next.events.len();
-                    batch.push(next);
-                }
-                Err(_) => break,
+        let batch = gather(first, &mut queue);
+        let outcome = writer.commit(&batch).await;
+        deliver(batch, outcome, &head);
+    }
+}
+
+/// The writer loop for a backend with a blocking driver, on its own
+/// thread: runs until every handle of the store is dropped.
+pub(crate) fn run_blocking_writer(
+    mut commit: impl FnMut(&[AppendRequest]) -> BatchOutcome,
+    mut queue: mpsc::Receiver<AppendRequest>,
+    head: Arc<watch::Sender<u64>>,
+) {
+    while let Some(first) = queue.blocking_recv() {
+        let batch = gather(first, &mut queue);
+        let outcome = commit(&batch);
+        deliver(batch, outcome, &head);
+    }
+}
+
+/// `first` and every append already waiting behind it, up to
+/// [`MAX_BATCH_EVENTS`] events.
+fn gather(first: AppendRequest, queue: &mut mpsc::Receiver<AppendRequest>) -> Vec<AppendRequest> {
+    let mut events = first.events.len();
+    let mut batch = vec![first];
+    while events < MAX_BATCH_EVENTS {
+        match queue.try_recv() {
+            Ok(next) => {
+                events += next.events.len();
+                batch.push(next);
+            }
+            Err(_) => break,
+        }
+    }
+    batch
+}
+
+/// Wakes readers (before answering, so a caller that reads after its
+/// append returns sees the signal already moved), then answers each caller.
+fn deliver(batch: Vec<AppendRequest>, outcome: BatchOutcome, head: &watch::Sender<u64>) {
+    match outcome {
+        Ok((answers, new_head)) => {
+            advance(head, new_head);
+            for (request, answer) in batch.into_iter().zip(answers) {
+                let _ = request.reply.send(answer);
             }
         }
-        match writer.commit(&batch).await {
-            Ok((outcomes, new_head)) => {
-                advance(&head, new_head);
-                for (request, outcome) in batch.drain(..).zip(outcomes) {
-                    let _ = request.reply.send(outcome);
-                }
-            }
-            Err(error) => {
-                tracing::warn!(%error, appends = batch.len(), "group commit failed");
-                for request in batch.drain(..) {
-                    let _ = request.reply.send(Err(error.clone()));
-                }
+        Err(error) => {
+            tracing::warn!(%error, appends = batch.len(), "group commit failed");
+            for request in batch {
+                let _ = request.reply.send(Err(error.clone()));
             }
         }
     }

@@ -2,9 +2,10 @@
 //! data directory, WAL journal, `synchronous=FULL` (every commit is
 //! flushed), no server.
 //!
-//! One process owns the file. Its appends go through one writer task (group
-//! commit) on one connection, in `BEGIN IMMEDIATE` transactions; reads use a
-//! small pool of reader connections, which WAL lets run beside the writer.
+//! One process owns the file. Its appends go through one writer thread
+//! (group commit) on one connection, in `BEGIN IMMEDIATE` transactions;
+//! reads use a small pool of reader connections, which WAL lets run beside
+//! the writer.
 //! Positions are allocated under SQLite's write lock, so they follow commit
 //! order even if another process writes the same file.
 
@@ -39,7 +40,7 @@ pub struct SqliteStore {
 struct Inner {
     path: PathBuf,
     readers: SqlitePool,
-    /// One connection: the writer's, also used for snapshots.
+    /// One connection for migrations and snapshots; appends have their own.
     writer: SqlitePool,
     queue: mpsc::Sender<AppendRequest>,
     head: watch::Receiver<u64>,
@@ -84,11 +85,7 @@ impl SqliteStore {
             .await?;
         let (head_tx, head_rx) = watch::channel(to_u64(head));
         let (queue, requests) = mpsc::channel(QUEUE_CAPACITY);
-        tokio::spawn(group_commit::run_writer(
-            writer::SqliteWriter::new(writer.clone()),
-            requests,
-            Arc::new(head_tx),
-        ));
+        writer::spawn(&path, BUSY_TIMEOUT, requests, Arc::new(head_tx))?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path,

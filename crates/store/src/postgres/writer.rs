@@ -2,9 +2,9 @@
 //! round trips whatever the batch size (begin, lock, lookup, insert,
 //! commit).
 
-use crate::group_commit::{self, AppendRequest, BatchWriter, Lookup, Recorded};
+use crate::group_commit::{self, AppendRequest, BatchOutcome, BatchWriter, Lookup, Recorded};
 use crate::int::{to_i64, to_u64};
-use crate::{AppendResult, Error, event::now_micros};
+use crate::event::now_micros;
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::postgres::PgPool;
@@ -36,10 +36,7 @@ struct Columns {
 }
 
 impl BatchWriter for PostgresWriter {
-    async fn commit(
-        &mut self,
-        batch: &[AppendRequest],
-    ) -> Result<(Vec<Result<AppendResult, Error>>, u64), Error> {
+    async fn commit(&mut self, batch: &[AppendRequest]) -> BatchOutcome {
         let mut tx = self.pool.begin().await?;
         let head: i64 = sqlx::query_scalar(include_str!("lock_head.sql"))
             .fetch_one(&mut *tx)

@@ -1,0 +1,1 @@
+SELECT stream, version, position FROM maos_events WHERE id = ?1
