@@ -1,8 +1,8 @@
 //! The PostgreSQL backend: production, and several maos nodes on one
 //! database.
 //!
-//! Each store handle has one writer task (group commit) that takes a pooled
-//! connection per batch. Sessions run with `synchronous_commit=on`, so an
+//! Each store handle has one writer task (group commit) with a connection
+//! of its own; reads and snapshots use a pool. Sessions run with `synchronous_commit=on`, so an
 //! append that returned is flushed. Global order: writers serialize on the
 //! single row of `maos_global_position` (see `lock_head.sql` and
 //! ARCHITECTURE.md), so positions become visible in order. Live readers are
@@ -56,7 +56,7 @@ impl PostgresStore {
             .options([("synchronous_commit", "on")]);
         let pool = PgPoolOptions::new()
             .max_connections(MAX_CONNECTIONS)
-            .connect_with(options)
+            .connect_with(options.clone())
             .await?;
         sqlx::migrate!("../../migrations/postgres")
             .run(&pool)
@@ -69,7 +69,7 @@ impl PostgresStore {
         let listener = tokio::spawn(listener::run(pool.clone(), head_tx.clone()));
         let (queue, requests) = mpsc::channel(QUEUE_CAPACITY);
         tokio::spawn(group_commit::run_writer(
-            writer::PostgresWriter::new(pool.clone()),
+            writer::PostgresWriter::new(options),
             requests,
             head_tx,
         ));
