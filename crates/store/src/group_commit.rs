@@ -29,8 +29,32 @@ pub(crate) const QUEUE_CAPACITY: usize = 8_192;
 pub(crate) struct AppendRequest {
     pub stream: StreamName,
     pub expected: ExpectedVersion,
-    pub events: Vec<NewEvent>,
+    pub events: Vec<EncodedEvent>,
     pub reply: oneshot::Sender<Result<AppendResult, Error>>,
+}
+
+/// An event with its JSON already rendered. Callers render their own
+/// events before queueing, in parallel, so the single writer only writes.
+#[derive(Debug)]
+pub(crate) struct EncodedEvent {
+    pub event: NewEvent,
+    pub data: String,
+    pub metadata: String,
+}
+
+impl EncodedEvent {
+    fn new(event: NewEvent) -> Self {
+        EncodedEvent {
+            data: event.data.to_string(),
+            // Metadata is a plain struct; serializing it cannot fail.
+            metadata: serde_json::to_string(&event.metadata).unwrap_or_default(),
+            event,
+        }
+    }
+
+    pub fn id(&self) -> Uuid {
+        self.event.id
+    }
 }
 
 /// What a backend found in the database for a batch, inside the
@@ -59,7 +83,7 @@ pub(crate) struct Row<'a> {
     pub position: u64,
     pub stream: &'a str,
     pub version: u64,
-    pub event: &'a NewEvent,
+    pub event: &'a EncodedEvent,
     pub timestamp: DateTime<Utc>,
 }
 
@@ -80,7 +104,7 @@ pub(crate) fn keys(batch: &[AppendRequest]) -> (Vec<&str>, Vec<Uuid>) {
     streams.dedup();
     let ids = batch
         .iter()
-        .flat_map(|r| r.events.iter().map(|e| e.id))
+        .flat_map(|r| r.events.iter().map(EncodedEvent::id))
         .collect();
     (streams, ids)
 }
@@ -122,7 +146,7 @@ pub(crate) fn plan<'a>(
             };
             // Later requests in this batch see these as recorded.
             lookup.existing.insert(
-                event.id,
+                event.id(),
                 Recorded {
                     stream: stream.to_owned(),
                     version: row.version,
@@ -160,7 +184,7 @@ fn idempotent_outcome(
     let (first_taken, recorded) = request
         .events
         .iter()
-        .find_map(|e| existing.get(&e.id).map(|r| (e.id, r)))?;
+        .find_map(|e| existing.get(&e.id()).map(|r| (e.id(), r)))?;
     let taken = || {
         Err(Error::EventIdTaken {
             id: first_taken,
@@ -168,11 +192,11 @@ fn idempotent_outcome(
             version: recorded.version,
         })
     };
-    let Some(first) = existing.get(&request.events[0].id) else {
+    let Some(first) = existing.get(&request.events[0].id()) else {
         return Some(taken());
     };
     let in_place = request.events.iter().enumerate().all(|(i, e)| {
-        existing.get(&e.id).is_some_and(|r| {
+        existing.get(&e.id()).is_some_and(|r| {
             r.stream == request.stream.as_str() && r.version == first.version + i as u64
         })
     });
@@ -184,7 +208,7 @@ fn idempotent_outcome(
     if !in_place || !expected_fits {
         return Some(taken());
     }
-    let last = &existing[&request.events[request.events.len() - 1].id];
+    let last = &existing[&request.events[request.events.len() - 1].id()];
     Some(Ok(AppendResult {
         first_version: first.version,
         last_version: last.version,
@@ -278,7 +302,7 @@ pub(crate) async fn submit(
     let request = AppendRequest {
         stream,
         expected,
-        events,
+        events: events.into_iter().map(EncodedEvent::new).collect(),
         reply,
     };
     queue

@@ -106,15 +106,14 @@ async fn write_batch(tx: &mut PgConnection, batch: &[AppendRequest]) -> BatchOut
     let mut c = Columns::default();
     for r in &plan.rows {
         c.positions.push(to_i64(r.position));
-        c.ids.push(r.event.id);
+        c.ids.push(r.event.id());
         c.streams.push(r.stream.to_owned());
         c.versions.push(to_i64(r.version));
-        c.types.push(r.event.event_type.clone());
+        c.types.push(r.event.event.event_type.clone());
         c.times.push(r.timestamp);
-        c.sources.push(r.event.source.clone());
-        c.data.push(r.event.data.to_string());
-        c.metadata
-            .push(serde_json::to_string(&r.event.metadata).unwrap_or_default());
+        c.sources.push(r.event.event.source.clone());
+        c.data.push(r.event.data.clone());
+        c.metadata.push(r.event.metadata.clone());
     }
     sqlx::query(include_str!("insert.sql"))
         .bind(c.positions)
