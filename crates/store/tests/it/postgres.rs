@@ -28,6 +28,11 @@ async fn admin() -> PgConnection {
     })
 }
 
+fn database_of(store: &PostgresStore) -> String {
+    let options = store.pool().connect_options();
+    options.get_database().unwrap_or_default().to_owned()
+}
+
 impl ForTest for PostgresStore {
     async fn fresh() -> Self {
         let database = format!("maos_test_{}", uuid::Uuid::now_v7().simple());
