@@ -51,24 +51,13 @@ impl ForTest for PostgresStore {
     }
 
     async fn reopen(&self) -> Self {
-        let database = self
-            .pool()
-            .connect_options()
-            .get_database()
-            .unwrap_or_default()
-            .to_owned();
-        PostgresStore::connect(&database_url(&database))
+        PostgresStore::connect(&database_url(&database_of(self)))
             .await
             .expect("cannot reconnect to the test database")
     }
 
     async fn cleanup(self) {
-        let database = self
-            .pool()
-            .connect_options()
-            .get_database()
-            .unwrap_or_default()
-            .to_owned();
+        let database = database_of(&self);
         self.pool().close().await;
         drop(self);
         let mut admin = admin().await;
