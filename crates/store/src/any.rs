@@ -100,6 +100,14 @@ impl EventStore for Store {
         delegate!(self, s => s.load_snapshot(stream).await)
     }
 
+    async fn load_checkpoint(&self, name: &str) -> Result<u64, Error> {
+        delegate!(self, s => s.load_checkpoint(name).await)
+    }
+
+    async fn save_checkpoint(&self, name: &str, position: u64) -> Result<(), Error> {
+        delegate!(self, s => s.save_checkpoint(name, position).await)
+    }
+
     fn head_watch(&self) -> watch::Receiver<u64> {
         delegate!(self, s => s.head_watch())
     }

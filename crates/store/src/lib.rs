@@ -60,6 +60,8 @@ pub const MAX_EVENTS_PER_APPEND: usize = 10_000;
 ///   it pulls pages as its consumer asks (backpressure).
 /// - **Snapshots.** The latest snapshot of a stream can be saved and loaded;
 ///   an older snapshot never replaces a newer one.
+/// - **Checkpoints.** A named reader of the global log (a relay) records the
+///   position it is done with; a checkpoint never moves backwards.
 /// - **Durability.** An append that returned `Ok` is on disk.
 pub trait EventStore: Clone + Send + Sync + 'static {
     /// Appends `events` to `stream` atomically if the stream is at `expected`.
@@ -104,6 +106,17 @@ pub trait EventStore: Clone + Send + Sync + 'static {
         &self,
         stream: &str,
     ) -> impl Future<Output = Result<Option<Snapshot>, Error>> + Send;
+
+    /// The position the reader `name` is done with (0 if it never saved one).
+    fn load_checkpoint(&self, name: &str) -> impl Future<Output = Result<u64, Error>> + Send;
+
+    /// Records that the reader `name` is done with `position`, unless it
+    /// already recorded a later one.
+    fn save_checkpoint(
+        &self,
+        name: &str,
+        position: u64,
+    ) -> impl Future<Output = Result<(), Error>> + Send;
 
     /// A wake-up signal carrying the highest position known committed. It
     /// only says "look again": readers always read the log itself.

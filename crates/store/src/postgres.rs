@@ -177,6 +177,25 @@ impl EventStore for PostgresStore {
         row.as_ref().map(rows::decode_snapshot).transpose()
     }
 
+    async fn load_checkpoint(&self, name: &str) -> Result<u64, Error> {
+        let position: Option<i64> =
+            sqlx::query_scalar(include_str!("postgres/load_checkpoint.sql"))
+                .bind(name)
+                .fetch_optional(&self.inner.pool)
+                .await?;
+        Ok(position.map_or(0, to_u64))
+    }
+
+    async fn save_checkpoint(&self, name: &str, position: u64) -> Result<(), Error> {
+        sqlx::query(include_str!("postgres/save_checkpoint.sql"))
+            .bind(name)
+            .bind(to_i64(position))
+            .bind(chrono::Utc::now())
+            .execute(&self.inner.pool)
+            .await?;
+        Ok(())
+    }
+
     fn head_watch(&self) -> watch::Receiver<u64> {
         self.inner.head.clone()
     }

@@ -177,6 +177,24 @@ impl EventStore for SqliteStore {
         row.as_ref().map(rows::decode_snapshot).transpose()
     }
 
+    async fn load_checkpoint(&self, name: &str) -> Result<u64, Error> {
+        let position: Option<i64> = sqlx::query_scalar(include_str!("sqlite/load_checkpoint.sql"))
+            .bind(name)
+            .fetch_optional(&self.inner.readers)
+            .await?;
+        Ok(position.map_or(0, to_u64))
+    }
+
+    async fn save_checkpoint(&self, name: &str, position: u64) -> Result<(), Error> {
+        sqlx::query(include_str!("sqlite/save_checkpoint.sql"))
+            .bind(name)
+            .bind(to_i64(position))
+            .bind(chrono::Utc::now().timestamp_micros())
+            .execute(&self.inner.writer)
+            .await?;
+        Ok(())
+    }
+
     fn head_watch(&self) -> watch::Receiver<u64> {
         self.inner.head.clone()
     }

@@ -38,3 +38,16 @@ pub async fn it_keeps_the_latest_snapshot_per_stream<S: ForTest>(store: &S) {
     );
     assert!(store.save_snapshot(snapshot("bad name", 1)).await.is_err());
 }
+
+pub async fn it_keeps_named_checkpoints_that_never_move_back<S: ForTest>(store: &S) {
+    assert_eq!(store.load_checkpoint("relay.nats").await.unwrap(), 0);
+    store.save_checkpoint("relay.nats", 10).await.unwrap();
+    store.save_checkpoint("relay.amqp", 3).await.unwrap();
+    store.save_checkpoint("relay.nats", 7).await.unwrap();
+    assert_eq!(store.load_checkpoint("relay.nats").await.unwrap(), 10);
+    store.save_checkpoint("relay.nats", 12).await.unwrap();
+    assert_eq!(store.load_checkpoint("relay.nats").await.unwrap(), 12);
+    assert_eq!(store.load_checkpoint("relay.amqp").await.unwrap(), 3);
+    let reopened = store.reopen().await;
+    assert_eq!(reopened.load_checkpoint("relay.nats").await.unwrap(), 12);
+}

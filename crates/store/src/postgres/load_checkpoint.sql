@@ -1,0 +1,1 @@
+SELECT position FROM maos_checkpoints WHERE name = $1
