@@ -18,6 +18,16 @@ pub enum ExpectedVersion {
 }
 
 impl ExpectedVersion {
+    /// What an aggregate folded to `version` events expects: `NoStream` for
+    /// 0, else `Exact(version)`.
+    pub fn after(version: u64) -> Self {
+        if version == 0 {
+            ExpectedVersion::NoStream
+        } else {
+            ExpectedVersion::Exact(version)
+        }
+    }
+
     /// Whether a stream at `actual` (`None`: no events) satisfies this.
     pub fn matches(self, actual: Option<u64>) -> bool {
         match self {
