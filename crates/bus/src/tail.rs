@@ -41,17 +41,20 @@ pub struct Tail {
 
 enum TailInner {
     Nats(Box<async_nats::jetstream::consumer::pull::Ordered>),
-    Amqp {
-        consumer: lapin::Consumer,
-        _connection: lapin::Connection,
-    },
+    Amqp(Box<AmqpTail>),
+}
+
+struct AmqpTail {
+    consumer: lapin::Consumer,
+    /// Kept so the consumer's channel stays open.
+    _connection: lapin::Connection,
 }
 
 impl std::fmt::Debug for Tail {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let broker = match self.inner {
             TailInner::Nats(_) => "nats",
-            TailInner::Amqp { .. } => "amqp",
+            TailInner::Amqp(_) => "amqp",
         };
         f.debug_struct("Tail").field("broker", &broker).finish()
     }
@@ -136,10 +139,10 @@ impl Tail {
             .await
             .map_err(|e| setup("a consumer", e))?;
         Ok(Tail {
-            inner: TailInner::Amqp {
+            inner: TailInner::Amqp(Box::new(AmqpTail {
                 consumer,
                 _connection: connection,
-            },
+            })),
         })
     }
 
@@ -154,8 +157,8 @@ impl Tail {
                         .and_then(|m| from_nats(&m)),
                 )
             }
-            TailInner::Amqp { consumer, .. } => {
-                let delivery = consumer.next().await?;
+            TailInner::Amqp(amqp) => {
+                let delivery = amqp.consumer.next().await?;
                 Some(match delivery {
                     Ok(delivery) => match delivery.ack(BasicAckOptions::default()).await {
                         Ok(_) => from_amqp(&delivery),
