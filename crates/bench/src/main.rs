@@ -4,6 +4,7 @@
 //! runs as ratios to F.
 
 mod flush;
+mod relay_bench;
 mod stats;
 mod store_bench;
 
@@ -24,6 +25,9 @@ enum Command {
     /// Event store: durable appends (single, 64 concurrent, 100-event
     /// batches), global-log reads, append latency.
     Store(store_bench::Options),
+    /// Relays: events/s to NATS JetStream and to RabbitMQ (with confirms),
+    /// and the lag from commit to a subscriber while appends go on.
+    Relay(relay_bench::Options),
 }
 
 /// Which event store backend to measure.
@@ -35,11 +39,19 @@ pub enum Backend {
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
+    // Warnings (e.g. a relay retrying) to stderr; RUST_LOG overrides.
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
     let report = match cli.command {
         Command::Store(options) => runtime.block_on(store_bench::run(options))?,
+        Command::Relay(options) => runtime.block_on(relay_bench::run(options))?,
     };
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())

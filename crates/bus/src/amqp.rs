@@ -10,6 +10,9 @@ use lapin::options::{BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareO
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 use maos_domain::EventEnvelope;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::Poll;
 use std::time::Duration;
 
 const BROKER: &str = "amqp";
@@ -163,19 +166,20 @@ async fn publish_all(
         event_id: event.id,
         reason,
     };
+    let bodies: Vec<Vec<u8>> = events.iter().map(body).collect();
+    let publishes = events.iter().zip(&bodies).map(|(event, body)| {
+        channel.basic_publish(
+            config.exchange.as_str().into(),
+            event.event_type.as_str().into(),
+            BasicPublishOptions::default(),
+            body,
+            properties(event),
+        )
+    });
+    let sent = join_in_order(publishes.collect()).await;
     let mut confirms = Vec::with_capacity(events.len());
-    for event in events {
-        let confirm = channel
-            .basic_publish(
-                config.exchange.as_str().into(),
-                event.event_type.as_str().into(),
-                BasicPublishOptions::default(),
-                &body(event),
-                properties(event),
-            )
-            .await
-            .map_err(|e| failed(event, e.to_string()))?;
-        confirms.push((event, confirm));
+    for (event, confirm) in events.iter().zip(sent) {
+        confirms.push((event, confirm.map_err(|e| failed(event, e.to_string()))?));
     }
     for (event, confirm) in confirms {
         let confirmation = confirm.await.map_err(|e| failed(event, e.to_string()))?;
@@ -184,4 +188,32 @@ async fn publish_all(
         }
     }
     Ok(())
+}
+
+/// Awaits all `futures`, polling the unfinished ones in index order on
+/// every wake-up. lapin queues a message's frames (and takes its confirm
+/// tag) on the first poll of its publish, then waits for the write: polling
+/// in order keeps the messages in order on the wire, and awaiting them
+/// together lets one write carry many messages instead of one each.
+async fn join_in_order<F: Future>(futures: Vec<F>) -> Vec<F::Output> {
+    let mut futures: Vec<Pin<Box<F>>> = futures.into_iter().map(Box::pin).collect();
+    let mut outputs: Vec<Option<F::Output>> = futures.iter().map(|_| None).collect();
+    std::future::poll_fn(|cx| {
+        let mut pending = false;
+        for (future, output) in futures.iter_mut().zip(outputs.iter_mut()) {
+            if output.is_none() {
+                match future.as_mut().poll(cx) {
+                    Poll::Ready(value) => *output = Some(value),
+                    Poll::Pending => pending = true,
+                }
+            }
+        }
+        if pending {
+            Poll::Pending
+        } else {
+            Poll::Ready(())
+        }
+    })
+    .await;
+    outputs.into_iter().flatten().collect()
 }

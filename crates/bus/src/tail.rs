@@ -26,12 +26,12 @@ pub struct Received {
 
 /// Where a subscription starts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum From {
-    /// Everything the broker still holds (JetStream only; a RabbitMQ queue
-    /// only gets what is published after it is bound).
-    Start,
-    /// Only events published from now on.
-    Now,
+pub enum Start {
+    /// With the oldest event the broker still holds (JetStream only; a
+    /// RabbitMQ queue only gets what is published after it is bound).
+    Oldest,
+    /// With events published from now on.
+    New,
 }
 
 /// A stream of events from a broker.
@@ -65,7 +65,7 @@ impl Tail {
     pub async fn nats(
         config: &NatsConfig,
         pattern: &TypePattern,
-        from: From,
+        start: Start,
     ) -> Result<Tail, Error> {
         let jetstream = config.connect().await?;
         let setup = |e: String| Error::Setup {
@@ -80,9 +80,9 @@ impl Tail {
         let consumer = stream
             .create_consumer(OrderedConfig {
                 filter_subject: pattern.nats_subject(&config.subject_prefix),
-                deliver_policy: match from {
-                    From::Start => DeliverPolicy::All,
-                    From::Now => DeliverPolicy::New,
+                deliver_policy: match start {
+                    Start::Oldest => DeliverPolicy::All,
+                    Start::New => DeliverPolicy::New,
                 },
                 ..Default::default()
             })

@@ -240,20 +240,6 @@ pub(crate) async fn run_writer(
     }
 }
 
-/// The writer loop for a backend with a blocking driver, on its own
-/// thread: runs until every handle of the store is dropped.
-pub(crate) fn run_blocking_writer(
-    mut commit: impl FnMut(&[AppendRequest]) -> BatchOutcome,
-    mut queue: mpsc::Receiver<AppendRequest>,
-    head: Arc<watch::Sender<u64>>,
-) {
-    while let Some(first) = queue.blocking_recv() {
-        let batch = gather(first, &mut queue);
-        let outcome = commit(&batch);
-        deliver(batch, outcome, &head);
-    }
-}
-
 /// `first` and every append already waiting behind it, up to
 /// [`MAX_BATCH_EVENTS`] events.
 fn gather(first: AppendRequest, queue: &mut mpsc::Receiver<AppendRequest>) -> Vec<AppendRequest> {
@@ -273,7 +259,7 @@ fn gather(first: AppendRequest, queue: &mut mpsc::Receiver<AppendRequest>) -> Ve
 
 /// Wakes readers (before answering, so a caller that reads after its
 /// append returns sees the signal already moved), then answers each caller.
-fn deliver(batch: Vec<AppendRequest>, outcome: BatchOutcome, head: &watch::Sender<u64>) {
+pub(crate) fn deliver(batch: Vec<AppendRequest>, outcome: BatchOutcome, head: &watch::Sender<u64>) {
     match outcome {
         Ok((answers, new_head)) => {
             advance(head, new_head);
@@ -290,13 +276,19 @@ fn deliver(batch: Vec<AppendRequest>, outcome: BatchOutcome, head: &watch::Sende
     }
 }
 
-/// The caller's side: validate, enqueue, await the writer's answer.
-pub(crate) async fn submit(
-    queue: &mpsc::Sender<AppendRequest>,
+/// The caller's side, first half: validate and render an append; the
+/// receiver gets the writer's answer.
+pub(crate) fn prepare(
     stream: &str,
     expected: ExpectedVersion,
     events: Vec<NewEvent>,
-) -> Result<AppendResult, Error> {
+) -> Result<
+    (
+        AppendRequest,
+        oneshot::Receiver<Result<AppendResult, Error>>,
+    ),
+    Error,
+> {
     let stream = crate::validate::check_append(stream, &events)?;
     let (reply, answer) = oneshot::channel();
     let request = AppendRequest {
@@ -305,6 +297,17 @@ pub(crate) async fn submit(
         events: events.into_iter().map(EncodedEvent::new).collect(),
         reply,
     };
+    Ok((request, answer))
+}
+
+/// The caller's side: validate, enqueue, await the writer's answer.
+pub(crate) async fn submit(
+    queue: &mpsc::Sender<AppendRequest>,
+    stream: &str,
+    expected: ExpectedVersion,
+    events: Vec<NewEvent>,
+) -> Result<AppendResult, Error> {
+    let (request, answer) = prepare(stream, expected, events)?;
     queue
         .send(request)
         .await

@@ -2,17 +2,17 @@
 //! data directory, WAL journal, `synchronous=FULL` (every commit is
 //! flushed), no server.
 //!
-//! One process owns the file. Its appends go through one writer thread
-//! (group commit) on one connection, in `BEGIN IMMEDIATE` transactions;
-//! reads use a small pool of reader connections, which WAL lets run beside
-//! the writer.
+//! One process owns the file. Every write (appends with group commit,
+//! checkpoints, snapshots) goes through one writer thread on one connection,
+//! in `BEGIN IMMEDIATE` transactions; reads use a small pool of reader
+//! connections, which WAL lets run beside the writer.
 //! Positions are allocated under SQLite's write lock, so they follow commit
 //! order even if another process writes the same file.
 
 mod rows;
 mod writer;
 
-use crate::group_commit::{self, AppendRequest, QUEUE_CAPACITY};
+use crate::group_commit::{self, QUEUE_CAPACITY};
 use crate::int::{to_i64, to_limit, to_u64};
 use crate::{AppendResult, Error, EventEnvelope, EventStore, ExpectedVersion, NewEvent, Snapshot};
 use sqlx::sqlite::{
@@ -21,7 +21,7 @@ use sqlx::sqlite::{
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::{mpsc, oneshot, watch};
 
 /// Name of the database file inside a data directory.
 pub const DATABASE_FILE: &str = "maos.db";
@@ -40,9 +40,8 @@ pub struct SqliteStore {
 struct Inner {
     path: PathBuf,
     readers: SqlitePool,
-    /// One connection for migrations and snapshots; appends have their own.
-    writer: SqlitePool,
-    queue: mpsc::Sender<AppendRequest>,
+    /// Every write goes to the writer thread.
+    queue: mpsc::Sender<writer::Request>,
     head: watch::Receiver<u64>,
 }
 
@@ -90,7 +89,6 @@ impl SqliteStore {
             inner: Arc::new(Inner {
                 path,
                 readers,
-                writer,
                 queue,
                 head: head_rx,
             }),
@@ -100,6 +98,14 @@ impl SqliteStore {
     /// The database file.
     pub fn path(&self) -> &Path {
         &self.inner.path
+    }
+
+    async fn write(&self, request: writer::Request) -> Result<(), Error> {
+        self.inner
+            .queue
+            .send(request)
+            .await
+            .map_err(|_| Error::WriterStopped)
     }
 }
 
@@ -111,7 +117,9 @@ impl EventStore for SqliteStore {
         expected: ExpectedVersion,
         events: Vec<NewEvent>,
     ) -> Result<AppendResult, Error> {
-        group_commit::submit(&self.inner.queue, stream, expected, events).await
+        let (request, answer) = group_commit::prepare(stream, expected, events)?;
+        self.write(writer::Request::Append(request)).await?;
+        answer.await.map_err(|_| Error::WriterStopped)?
     }
 
     async fn read_stream(
@@ -159,14 +167,10 @@ impl EventStore for SqliteStore {
 
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), Error> {
         maos_domain::StreamName::parse(&snapshot.stream)?;
-        sqlx::query(include_str!("sqlite/save_snapshot.sql"))
-            .bind(&snapshot.stream)
-            .bind(to_i64(snapshot.version))
-            .bind(snapshot.state.to_string())
-            .bind(snapshot.taken_at.timestamp_micros())
-            .execute(&self.inner.writer)
+        let (reply, answer) = oneshot::channel();
+        self.write(writer::Request::Snapshot { snapshot, reply })
             .await?;
-        Ok(())
+        answer.await.map_err(|_| Error::WriterStopped)?
     }
 
     async fn load_snapshot(&self, stream: &str) -> Result<Option<Snapshot>, Error> {
@@ -186,13 +190,15 @@ impl EventStore for SqliteStore {
     }
 
     async fn save_checkpoint(&self, name: &str, position: u64) -> Result<(), Error> {
-        sqlx::query(include_str!("sqlite/save_checkpoint.sql"))
-            .bind(name)
-            .bind(to_i64(position))
-            .bind(chrono::Utc::now().timestamp_micros())
-            .execute(&self.inner.writer)
-            .await?;
-        Ok(())
+        let (reply, answer) = oneshot::channel();
+        let name = name.to_owned();
+        self.write(writer::Request::Checkpoint {
+            name,
+            position,
+            reply,
+        })
+        .await?;
+        answer.await.map_err(|_| Error::WriterStopped)?
     }
 
     fn head_watch(&self) -> watch::Receiver<u64> {

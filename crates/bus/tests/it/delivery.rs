@@ -1,5 +1,5 @@
 use crate::support::*;
-use maos_bus::tail::{From, Tail};
+use maos_bus::tail::{Start, Tail};
 use maos_bus::{AmqpPublisher, NatsPublisher, Relay, RelayConfig, RelayState, TypePattern};
 use maos_store::EventStore;
 use std::time::Duration;
@@ -51,7 +51,7 @@ async fn every_event_reaches_both_brokers_in_order_with_valid_envelopes() {
         tokio::spawn(amqp_relay.run()),
     ];
 
-    let mut consumer = Tail::nats(&nats, &TypePattern::all(), From::Start)
+    let mut consumer = Tail::nats(&nats, &TypePattern::all(), Start::Oldest)
         .await
         .unwrap();
     let from_nats = receive(&mut consumer, n).await;
@@ -161,7 +161,7 @@ async fn a_subscriber_gets_only_the_types_its_pattern_matches() {
         .collect();
     assert!(!expected.is_empty() && (expected.len() as u64) < n);
 
-    let mut consumer = Tail::nats(&nats, &pattern, From::Start).await.unwrap();
+    let mut consumer = Tail::nats(&nats, &pattern, Start::Oldest).await.unwrap();
     for tail in [&mut consumer, &mut queue] {
         let got: Vec<u64> = receive(tail, expected.len() as u64)
             .await

@@ -1,5 +1,5 @@
 use crate::support::*;
-use maos_bus::tail::{From, Tail};
+use maos_bus::tail::{Start, Tail};
 use maos_bus::{AmqpPublisher, NatsPublisher, Relay, RelayConfig, RelayState, TypePattern};
 use maos_store::{EventStore, ExpectedVersion, NewEvent};
 use std::time::Duration;
@@ -88,7 +88,7 @@ async fn relays_survive_a_broker_outage_and_catch_up_in_order() {
     appender.await.unwrap();
     assert!(during > 50, "appends went on during the outage");
 
-    let mut consumer = Tail::nats(&nats, &TypePattern::all(), From::Start)
+    let mut consumer = Tail::nats(&nats, &TypePattern::all(), Start::Oldest)
         .await
         .unwrap();
     for (broker, tail) in [("nats", &mut consumer), ("amqp", &mut queue)] {

@@ -1,28 +1,47 @@
-//! The SQLite side of group commit: a dedicated OS thread with its own
-//! connection, making synchronous calls with cached prepared statements.
+//! The SQLite writer: a dedicated OS thread with the only connection that
+//! writes, making synchronous calls with cached prepared statements.
 //!
-//! An async driver would hand every statement to a worker thread and back;
-//! at a handful of statements per commit those hops cost several times the
-//! flush itself. Here a batch costs one hop in (the queue) and one out (the
-//! replies); the rest is SQLite and the flush.
+//! Every write to the file comes through here — appends (group commit),
+//! checkpoints and snapshots — gathered into one `BEGIN IMMEDIATE`
+//! transaction per turn. A second writing connection would wait on SQLite's
+//! file lock, whose busy handler sleeps in steps of up to 100 ms. An async
+//! driver would also hand every statement to a worker thread and back, which
+//! costs more than the flush; here a turn costs one hop in (the queue) and
+//! one out (the replies).
 
-use crate::group_commit::{self, AppendRequest, BatchOutcome, Lookup, Recorded};
+use crate::group_commit::{self, AppendRequest, BatchOutcome, Lookup, MAX_BATCH_EVENTS, Recorded};
 use crate::int::{to_i64, to_u64};
-use crate::{Error, event::now_micros};
+use crate::{Error, Snapshot, event::now_micros};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
+use tokio::sync::oneshot;
 use tokio::sync::{mpsc, watch};
 
 /// The writer's page cache, in KiB (SQLite's convention: negative = KiB).
 const WRITER_CACHE_KIB: i64 = -65_536;
 
+/// Something to write.
+#[derive(Debug)]
+pub(super) enum Request {
+    Append(AppendRequest),
+    Checkpoint {
+        name: String,
+        position: u64,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
+    Snapshot {
+        snapshot: Snapshot,
+        reply: oneshot::Sender<Result<(), Error>>,
+    },
+}
+
 /// Opens the writer's connection and starts its thread.
 pub(super) fn spawn(
     path: &Path,
     busy_timeout: Duration,
-    queue: mpsc::Receiver<AppendRequest>,
+    queue: mpsc::Receiver<Request>,
     head: Arc<watch::Sender<u64>>,
 ) -> Result<(), Error> {
     let mut connection = Connection::open(path)?;
@@ -42,7 +61,7 @@ pub(super) fn spawn(
             // SQLite's automatic checkpoints stay inline: on two cores a
             // separate checkpointer thread measured slower (its flushes of
             // the database file compete with the commits').
-            group_commit::run_blocking_writer(|batch| commit(&mut connection, batch), queue, head);
+            run(&mut connection, queue, &head);
         })
         .map_err(|source| Error::Io {
             path: path.display().to_string(),
@@ -51,14 +70,83 @@ pub(super) fn spawn(
     Ok(())
 }
 
-/// Decides and writes one batch in one `BEGIN IMMEDIATE` transaction: the
-/// write lock is taken before anything is read, so what the lookup finds
-/// cannot change before the commit.
-fn commit(connection: &mut Connection, batch: &[AppendRequest]) -> BatchOutcome {
+/// Runs until every handle of the store is dropped.
+fn run(connection: &mut Connection, mut queue: mpsc::Receiver<Request>, head: &watch::Sender<u64>) {
+    while let Some(first) = queue.blocking_recv() {
+        let (appends, others) = gather(first, &mut queue);
+        let outcome = commit(connection, &appends, &others);
+        let others_outcome = outcome.as_ref().map(|_| ()).map_err(Clone::clone);
+        for request in others {
+            let reply = match request {
+                Request::Checkpoint { reply, .. } | Request::Snapshot { reply, .. } => reply,
+                Request::Append(_) => continue,
+            };
+            let _ = reply.send(others_outcome.clone());
+        }
+        group_commit::deliver(appends, outcome, head);
+    }
+}
+
+/// `first` and every request already waiting behind it, up to
+/// [`MAX_BATCH_EVENTS`] appended events: appends, and the other writes.
+fn gather(
+    first: Request,
+    queue: &mut mpsc::Receiver<Request>,
+) -> (Vec<AppendRequest>, Vec<Request>) {
+    let mut appends = Vec::new();
+    let mut others = Vec::new();
+    let mut events = 0;
+    let mut next = Some(first);
+    while let Some(request) = next.take() {
+        match request {
+            Request::Append(append) => {
+                events += append.events.len();
+                appends.push(append);
+            }
+            other => others.push(other),
+        }
+        if events < MAX_BATCH_EVENTS {
+            next = queue.try_recv().ok();
+        }
+    }
+    (appends, others)
+}
+
+/// Decides the appends and writes them and the other requests in one
+/// `BEGIN IMMEDIATE` transaction: the write lock is taken before anything
+/// is read, so what the lookup finds cannot change before the commit.
+fn commit(
+    connection: &mut Connection,
+    batch: &[AppendRequest],
+    others: &[Request],
+) -> BatchOutcome {
     let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for request in others {
+        match request {
+            Request::Checkpoint { name, position, .. } => {
+                tx.prepare_cached(include_str!("save_checkpoint.sql"))?
+                    .execute(params![
+                        name,
+                        to_i64(*position),
+                        now_micros().timestamp_micros()
+                    ])?;
+            }
+            Request::Snapshot { snapshot, .. } => {
+                tx.prepare_cached(include_str!("save_snapshot.sql"))?
+                    .execute(params![
+                        snapshot.stream,
+                        to_i64(snapshot.version),
+                        snapshot.state.to_string(),
+                        snapshot.taken_at.timestamp_micros(),
+                    ])?;
+            }
+            Request::Append(_) => {}
+        }
+    }
     let lookup = lookup(&tx, batch)?;
     let plan = group_commit::plan(batch, lookup, now_micros());
     if plan.rows.is_empty() {
+        tx.commit()?;
         return Ok((plan.outcomes, plan.head));
     }
     {

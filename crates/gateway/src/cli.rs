@@ -1,0 +1,65 @@
+//! The `maos` commands and their shared options.
+
+mod events;
+mod relay;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "maos",
+    version,
+    about = "maos: durable, auditable orchestration of AI coding agents"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Relay every committed event to NATS JetStream and/or RabbitMQ.
+    Relay(relay::Args),
+    /// Follow events.
+    #[command(subcommand)]
+    Events(events::Command),
+}
+
+impl Cli {
+    pub async fn run(self) -> anyhow::Result<()> {
+        match self.command {
+            Command::Relay(args) => relay::run(args).await,
+            Command::Events(command) => events::run(command).await,
+        }
+    }
+}
+
+/// Logs to stderr; `RUST_LOG` filters (default `info`, broker clients at
+/// `warn`), `MAOS_LOG_FORMAT`
+/// is reserved for the server.
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,async_nats=warn,lapin=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .try_init();
+}
+
+/// Opens the store `url` names, creating a SQLite file's directory.
+pub async fn open_store(url: &str) -> anyhow::Result<maos_store::Store> {
+    if let Some(path) = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        && let Some(dir) = std::path::Path::new(path).parent()
+        && !dir.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
+    }
+    Ok(maos_store::Store::open(url).await?)
+}
+
+/// The default store: the embedded SQLite file under `.maos/`.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://.maos/maos.db";
