@@ -82,11 +82,27 @@ pub async fn run(options: Options) -> anyhow::Result<Value> {
     fill(&store, options.events).await?;
     eprintln!("draining into JetStream");
     let nats_per_s = drain(&store, NatsPublisher::new(nats.clone()), options.events).await?;
-    eprintln!("draining into RabbitMQ");
+    eprintln!("draining into RabbitMQ (a durable queue bound)");
     let amqp_per_s = drain(&store, AmqpPublisher::new(amqp.clone()), options.events).await?;
     channel
         .queue_purge(queue.as_str().into(), Default::default())
         .await?;
+    // The same drain into an exchange no queue is bound to: the broker
+    // confirms without persisting, which isolates the relay's own cost.
+    eprintln!("draining into RabbitMQ (no queue bound)");
+    let mut unbound = amqp.clone();
+    unbound.exchange = format!("maos.bench.unbound.{tag}");
+    let unbound_store = SqliteStore::open_in(dir.join("unbound")).await?;
+    fill(&unbound_store, options.events).await?;
+    let amqp_unbound_per_s = drain(
+        &unbound_store,
+        AmqpPublisher::new(unbound.clone()),
+        options.events,
+    )
+    .await?;
+    let _ = channel
+        .exchange_delete(unbound.exchange.as_str().into(), Default::default())
+        .await;
 
     // Lag: both relays run while appends arrive at `rate`. A relay's lag for
     // an event is the time from its commit (the store's timestamp) to the
@@ -147,6 +163,7 @@ pub async fn run(options: Options) -> anyhow::Result<Value> {
     Ok(json!({
         "nats_events_per_s": round(nats_per_s),
         "amqp_events_per_s": round(amqp_per_s),
+        "amqp_no_queue_events_per_s": round(amqp_unbound_per_s),
         "lag_p99_ms": round(nats_p99.max(amqp_p99)),
         "nats_lag_p50_ms": round(nats_lag.percentile_us(50.0) / 1000.0),
         "nats_lag_p99_ms": round(nats_p99),

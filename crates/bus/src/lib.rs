@@ -26,6 +26,6 @@ pub mod tail;
 pub use amqp::{AmqpConfig, AmqpPublisher};
 pub use error::Error;
 pub use message::{Header, body, headers};
-pub use nats::{NatsConfig, NatsPublisher};
+pub use nats::{NatsConfig, NatsPublisher, Retention};
 pub use pattern::TypePattern;
 pub use relay::{Publisher, Relay, RelayConfig, RelayState, RelayStatus};

@@ -25,6 +25,15 @@ pub struct Args {
     /// JetStream replicas.
     #[arg(long, env = "MAOS_NATS_REPLICAS", default_value_t = 1)]
     nats_replicas: usize,
+    /// JetStream retention: `limits` (keep until max age) or `interest`
+    /// (keep until every consumer acknowledged).
+    #[arg(
+        long,
+        env = "MAOS_NATS_RETENTION",
+        value_enum,
+        default_value = "limits"
+    )]
+    nats_retention: Retention,
     /// RabbitMQ server; relaying to RabbitMQ is off when unset.
     #[arg(long, env = "MAOS_AMQP_URL")]
     amqp: Option<String>,
@@ -38,6 +47,12 @@ pub struct Args {
     /// saving the checkpoint.
     #[arg(long, env = "MAOS_RELAY_ABORT_AFTER_PUBLISH", hide = true)]
     abort_after_publish: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy, clap::ValueEnum)]
+enum Retention {
+    Limits,
+    Interest,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<()> {
@@ -60,6 +75,10 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         nats.subject_prefix = args.nats_subject_prefix.clone();
         nats.max_age = Duration::from_secs(args.nats_max_age_hours * 3600);
         nats.replicas = args.nats_replicas;
+        nats.retention = match args.nats_retention {
+            Retention::Limits => maos_bus::Retention::Limits,
+            Retention::Interest => maos_bus::Retention::Interest,
+        };
         tracing::info!(url, stream = nats.stream, "relaying to NATS JetStream");
         relays.spawn(Relay::new(store.clone(), NatsPublisher::new(nats), config.clone()).run());
     }
