@@ -100,7 +100,33 @@ impl SqliteStore {
         &self.inner.path
     }
 
-    async fn write(&self, request: writer::Request) -> Result<(), Error> {
+    /// Runs `write` on the store's writer thread, inside the transaction of
+    /// its next turn, under a savepoint of its own: an error rolls back only
+    /// this write. Returns once that transaction committed, so `Ok` means
+    /// durable. Every write to the database file goes through here (or
+    /// `append`): a second writing connection would wait on SQLite's lock.
+    /// Keep writes short; appends wait for them.
+    pub async fn write<T, F>(&self, write: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Connection) -> Result<T, Error> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job = writer::ClosureJob {
+            write: Some(write),
+            result: None,
+            reply,
+        };
+        self.enqueue(writer::Request::Job(Box::new(job))).await?;
+        answer.await.map_err(|_| Error::WriterStopped)?
+    }
+
+    /// The pool of read-only connections, for queries beside the log.
+    pub fn readers(&self) -> &SqlitePool {
+        &self.inner.readers
+    }
+
+    async fn enqueue(&self, request: writer::Request) -> Result<(), Error> {
         self.inner
             .queue
             .send(request)
@@ -118,7 +144,7 @@ impl EventStore for SqliteStore {
         events: Vec<NewEvent>,
     ) -> Result<AppendResult, Error> {
         let (request, answer) = group_commit::prepare(stream, expected, events)?;
-        self.write(writer::Request::Append(request)).await?;
+        self.enqueue(writer::Request::Append(request)).await?;
         answer.await.map_err(|_| Error::WriterStopped)?
     }
 
@@ -167,10 +193,17 @@ impl EventStore for SqliteStore {
 
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), Error> {
         maos_domain::StreamName::parse(&snapshot.stream)?;
-        let (reply, answer) = oneshot::channel();
-        self.write(writer::Request::Snapshot { snapshot, reply })
-            .await?;
-        answer.await.map_err(|_| Error::WriterStopped)?
+        self.write(move |c| {
+            c.prepare_cached(include_str!("sqlite/save_snapshot.sql"))?
+                .execute(rusqlite::params![
+                    snapshot.stream,
+                    to_i64(snapshot.version),
+                    snapshot.state.to_string(),
+                    snapshot.taken_at.timestamp_micros(),
+                ])?;
+            Ok(())
+        })
+        .await
     }
 
     async fn load_snapshot(&self, stream: &str) -> Result<Option<Snapshot>, Error> {
@@ -190,15 +223,17 @@ impl EventStore for SqliteStore {
     }
 
     async fn save_checkpoint(&self, name: &str, position: u64) -> Result<(), Error> {
-        let (reply, answer) = oneshot::channel();
         let name = name.to_owned();
-        self.write(writer::Request::Checkpoint {
-            name,
-            position,
-            reply,
+        self.write(move |c| {
+            c.prepare_cached(include_str!("sqlite/save_checkpoint.sql"))?
+                .execute(rusqlite::params![
+                    name,
+                    to_i64(position),
+                    chrono::Utc::now().timestamp_micros()
+                ])?;
+            Ok(())
         })
-        .await?;
-        answer.await.map_err(|_| Error::WriterStopped)?
+        .await
     }
 
     fn head_watch(&self) -> watch::Receiver<u64> {

@@ -1,9 +1,10 @@
 //! The SQLite writer: a dedicated OS thread with the only connection that
 //! writes, making synchronous calls with cached prepared statements.
 //!
-//! Every write to the file comes through here — appends (group commit),
-//! checkpoints and snapshots — gathered into one `BEGIN IMMEDIATE`
-//! transaction per turn. A second writing connection would wait on SQLite's
+//! Every write to the file comes through here — appends (group commit), and
+//! any other write as a job (checkpoints, snapshots, read models) under a
+//! savepoint of its own — gathered into one `BEGIN IMMEDIATE` transaction
+//! per turn. A second writing connection would wait on SQLite's
 //! file lock, whose busy handler sleeps in steps of up to 100 ms. An async
 //! driver would also hand every statement to a worker thread and back, which
 //! costs more than the flush; here a turn costs one hop in (the queue) and
@@ -11,7 +12,7 @@
 
 use crate::group_commit::{self, AppendRequest, BatchOutcome, Lookup, MAX_BATCH_EVENTS, Recorded};
 use crate::int::{to_i64, to_u64};
-use crate::{Error, Snapshot, event::now_micros};
+use crate::{Error, event::now_micros};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::Path;
 use std::sync::Arc;
@@ -23,18 +24,60 @@ use tokio::sync::{mpsc, watch};
 const WRITER_CACHE_KIB: i64 = -65_536;
 
 /// Something to write.
-#[derive(Debug)]
 pub(super) enum Request {
     Append(AppendRequest),
-    Checkpoint {
-        name: String,
-        position: u64,
-        reply: oneshot::Sender<Result<(), Error>>,
-    },
-    Snapshot {
-        snapshot: Snapshot,
-        reply: oneshot::Sender<Result<(), Error>>,
-    },
+    /// Any other write (checkpoints, snapshots, read models, ...).
+    Job(Box<dyn Job>),
+}
+
+impl std::fmt::Debug for Request {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Request::Append(a) => f.debug_tuple("Append").field(a).finish(),
+            Request::Job(_) => f.write_str("Job"),
+        }
+    }
+}
+
+/// A write run on the writer thread inside the turn's transaction.
+pub(super) trait Job: Send {
+    /// Runs the write under a savepoint; `false` rolls the savepoint back.
+    fn run(&mut self, connection: &Connection) -> bool;
+    /// Answers the caller once the turn's transaction committed (or not).
+    fn finish(self: Box<Self>, committed: Result<(), Error>);
+}
+
+/// A closure and the channel its result goes back on.
+pub(super) struct ClosureJob<T, F> {
+    pub write: Option<F>,
+    pub result: Option<Result<T, Error>>,
+    pub reply: oneshot::Sender<Result<T, Error>>,
+}
+
+impl<T, F> Job for ClosureJob<T, F>
+where
+    T: Send,
+    F: FnOnce(&Connection) -> Result<T, Error> + Send,
+{
+    fn run(&mut self, connection: &Connection) -> bool {
+        let Some(write) = self.write.take() else {
+            return false;
+        };
+        let result = write(connection);
+        let ok = result.is_ok();
+        self.result = Some(result);
+        ok
+    }
+
+    fn finish(self: Box<Self>, committed: Result<(), Error>) {
+        let answer = match (committed, self.result) {
+            (_, Some(Err(e))) => Err(e),
+            (Err(e), _) => Err(e),
+            (Ok(()), Some(Ok(value))) => Ok(value),
+            (Ok(()), None) => Err(Error::WriterStopped),
+        };
+        let _ = self.reply.send(answer);
+    }
 }
 
 /// Opens the writer's connection and starts its thread.
@@ -73,15 +116,11 @@ pub(super) fn spawn(
 /// Runs until every handle of the store is dropped.
 fn run(connection: &mut Connection, mut queue: mpsc::Receiver<Request>, head: &watch::Sender<u64>) {
     while let Some(first) = queue.blocking_recv() {
-        let (appends, others) = gather(first, &mut queue);
-        let outcome = commit(connection, &appends, &others);
-        let others_outcome = outcome.as_ref().map(|_| ()).map_err(Clone::clone);
-        for request in others {
-            let reply = match request {
-                Request::Checkpoint { reply, .. } | Request::Snapshot { reply, .. } => reply,
-                Request::Append(_) => continue,
-            };
-            let _ = reply.send(others_outcome.clone());
+        let (appends, mut jobs) = gather(first, &mut queue);
+        let outcome = commit(connection, &appends, &mut jobs);
+        let committed = outcome.as_ref().map(|_| ()).map_err(Clone::clone);
+        for job in jobs {
+            job.finish(committed.clone());
         }
         group_commit::deliver(appends, outcome, head);
     }
@@ -92,9 +131,9 @@ fn run(connection: &mut Connection, mut queue: mpsc::Receiver<Request>, head: &w
 fn gather(
     first: Request,
     queue: &mut mpsc::Receiver<Request>,
-) -> (Vec<AppendRequest>, Vec<Request>) {
+) -> (Vec<AppendRequest>, Vec<Box<dyn Job>>) {
     let mut appends = Vec::new();
-    let mut others = Vec::new();
+    let mut jobs = Vec::new();
     let mut events = 0;
     let mut next = Some(first);
     while let Some(request) = next.take() {
@@ -103,13 +142,13 @@ fn gather(
                 events += append.events.len();
                 appends.push(append);
             }
-            other => others.push(other),
+            Request::Job(job) => jobs.push(job),
         }
         if events < MAX_BATCH_EVENTS {
             next = queue.try_recv().ok();
         }
     }
-    (appends, others)
+    (appends, jobs)
 }
 
 /// Decides the appends and writes them and the other requests in one
@@ -118,29 +157,14 @@ fn gather(
 fn commit(
     connection: &mut Connection,
     batch: &[AppendRequest],
-    others: &[Request],
+    jobs: &mut [Box<dyn Job>],
 ) -> BatchOutcome {
-    let tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    for request in others {
-        match request {
-            Request::Checkpoint { name, position, .. } => {
-                tx.prepare_cached(include_str!("save_checkpoint.sql"))?
-                    .execute(params![
-                        name,
-                        to_i64(*position),
-                        now_micros().timestamp_micros()
-                    ])?;
-            }
-            Request::Snapshot { snapshot, .. } => {
-                tx.prepare_cached(include_str!("save_snapshot.sql"))?
-                    .execute(params![
-                        snapshot.stream,
-                        to_i64(snapshot.version),
-                        snapshot.state.to_string(),
-                        snapshot.taken_at.timestamp_micros(),
-                    ])?;
-            }
-            Request::Append(_) => {}
+    let mut tx = connection.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    for job in jobs.iter_mut() {
+        // A failing job rolls back its own savepoint only.
+        let savepoint = tx.savepoint()?;
+        if job.run(&savepoint) {
+            savepoint.commit()?;
         }
     }
     let lookup = lookup(&tx, batch)?;

@@ -30,3 +30,64 @@ impl ForTest for SqliteStore {
 }
 
 event_store_contract_suite!(SqliteStore);
+
+/// Writes beside the log (read models, checkpoints) run on the writer
+/// thread; these are SQLite-only, as PostgreSQL has no single writer.
+mod writes {
+    use crate::contract::{ForTest, event, stream};
+    use maos_store::sqlite::SqliteStore;
+    use maos_store::{Error, EventStore, ExpectedVersion};
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_write_is_durable_and_visible_to_readers_when_it_returns() {
+        let store = SqliteStore::fresh().await;
+        store
+            .write(|c| {
+                c.execute_batch(
+                    "CREATE TABLE board (task TEXT PRIMARY KEY, status TEXT NOT NULL)",
+                )?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let inserted = store
+            .write(|c| Ok(c.execute("INSERT INTO board VALUES ('build', 'running')", [])?))
+            .await
+            .unwrap();
+        assert_eq!(inserted, 1);
+        let status: String = sqlx::query_scalar("SELECT status FROM board WHERE task = 'build'")
+            .fetch_one(store.readers())
+            .await
+            .unwrap();
+        assert_eq!(status, "running");
+        store.cleanup().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_failing_write_rolls_back_only_itself() {
+        let store = SqliteStore::fresh().await;
+        store
+            .write(|c| Ok(c.execute_batch("CREATE TABLE t (n INTEGER)")?))
+            .await
+            .unwrap();
+        // Sent together, so they are likely to share one writer turn.
+        let s = stream();
+        let (failed, kept, appended) = tokio::join!(
+            store.write(|c| {
+                c.execute("INSERT INTO t VALUES (1)", [])?;
+                Err::<(), _>(Error::WriterStopped)
+            }),
+            store.write(|c| Ok(c.execute("INSERT INTO t VALUES (2)", [])?)),
+            store.append(&s, ExpectedVersion::NoStream, vec![event(1)]),
+        );
+        assert!(failed.is_err());
+        assert_eq!(kept.unwrap(), 1);
+        assert_eq!(appended.unwrap().last_version, 1);
+        let rows: Vec<i64> = sqlx::query_scalar("SELECT n FROM t")
+            .fetch_all(store.readers())
+            .await
+            .unwrap();
+        assert_eq!(rows, vec![2]);
+        store.cleanup().await;
+    }
+}
