@@ -52,7 +52,7 @@ impl EncodedEvent {
         }
     }
 
-    pub fn id(&self) -> Uuid {
+    pub(crate) fn id(&self) -> Uuid {
         self.event.id
     }
 }

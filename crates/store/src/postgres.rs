@@ -8,6 +8,7 @@
 //! ARCHITECTURE.md), so positions become visible in order. Live readers are
 //! woken by `LISTEN maos_events`, which every writer's commit notifies.
 
+mod fast_path;
 mod listener;
 mod rows;
 mod writer;

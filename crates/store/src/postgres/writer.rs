@@ -1,7 +1,10 @@
-//! The PostgreSQL side of group commit: one transaction per batch on the
-//! writer's own connection, four round trips whatever the batch size
-//! (begin + lock, lookup, insert, commit).
+//! The PostgreSQL side of group commit, on the writer's own connection. A
+//! batch the version cache vouches for takes the fast path (one round
+//! trip, `fast_path.rs`); any other batch, or one the database refused
+//! there, takes the slow path: one transaction of four round trips (begin +
+//! lock, lookup, insert, commit) that decides everything under the lock.
 
+use super::fast_path;
 use crate::event::now_micros;
 use crate::group_commit::{self, AppendRequest, BatchOutcome, BatchWriter, Lookup, Recorded};
 use crate::int::{to_i64, to_u64};
@@ -16,6 +19,7 @@ use uuid::Uuid;
 pub(super) struct PostgresWriter {
     options: PgConnectOptions,
     connection: Option<PgConnection>,
+    versions: fast_path::VersionCache,
 }
 
 impl PostgresWriter {
@@ -23,6 +27,7 @@ impl PostgresWriter {
         PostgresWriter {
             options,
             connection: None,
+            versions: fast_path::VersionCache::default(),
         }
     }
 }
@@ -49,7 +54,23 @@ impl BatchWriter for PostgresWriter {
                 .connection
                 .insert(PgConnection::connect_with(&self.options).await?),
         };
+        if let Some(plan) = fast_path::plan(batch, &self.versions) {
+            match fast_path::run(connection, &plan, now_micros()).await {
+                Ok(Some((outcomes, head))) => {
+                    self.versions.learn(batch, &outcomes);
+                    return Ok((outcomes, head));
+                }
+                Ok(None) => self.versions.forget(batch),
+                Err(error) => {
+                    self.connection = None;
+                    return Err(error);
+                }
+            }
+        }
         let outcome = write_batch(connection, batch).await;
+        if let Ok((outcomes, _)) = &outcome {
+            self.versions.learn(batch, outcomes);
+        }
         if outcome.is_err() {
             // Leave no transaction open; a connection that can't even roll
             // back is replaced on the next batch.

@@ -50,6 +50,7 @@ macro_rules! event_store_contract_suite {
             append::it_appends_and_reads_back_events,
             append::it_checks_the_expected_version_atomically,
             append::it_keeps_streams_apart_in_one_global_order,
+            append::it_keeps_versions_right_when_writers_share_a_stream,
             validation::it_refuses_bad_input_and_writes_nothing,
             idempotency::it_accepts_a_retried_append_without_duplicating,
             idempotency::it_refuses_an_event_id_recorded_elsewhere,

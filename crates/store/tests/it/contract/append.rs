@@ -130,3 +130,119 @@ pub async fn it_keeps_streams_apart_in_one_global_order<S: ForTest>(store: &S) {
         .collect();
     assert_eq!(all, vec![(a.clone(), 1), (b.clone(), 1), (b, 2), (a, 2)]);
 }
+
+/// Two writers with their own handles (two nodes, on PostgreSQL) append to
+/// one stream in turn; each may remember a version the other has moved on
+/// from. Versions must stay contiguous, conflicts must report the real
+/// version, and nothing may be written on a wrong expectation.
+pub async fn it_keeps_versions_right_when_writers_share_a_stream<S: ForTest>(store: &S) {
+    let other = store.writer_handle().await;
+    let s = stream();
+    assert_eq!(
+        store
+            .append(&s, ExpectedVersion::NoStream, vec![event(1)])
+            .await
+            .unwrap()
+            .last_version,
+        1
+    );
+    assert_eq!(
+        other
+            .append(&s, ExpectedVersion::Any, vec![event(2)])
+            .await
+            .unwrap()
+            .last_version,
+        2
+    );
+    // `store` last saw version 1.
+    assert_eq!(
+        store
+            .append(&s, ExpectedVersion::Any, vec![event(3)])
+            .await
+            .unwrap()
+            .last_version,
+        3
+    );
+    let err = store
+        .append(&s, ExpectedVersion::Exact(2), vec![event(4)])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Conflict {
+                actual: Some(3),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // `other` last saw version 2.
+    assert_eq!(
+        other
+            .append(&s, ExpectedVersion::Exact(3), vec![event(4)])
+            .await
+            .unwrap()
+            .last_version,
+        4
+    );
+    let err = other
+        .append(&s, ExpectedVersion::Exact(3), vec![event(5)])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Conflict {
+                actual: Some(4),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert_eq!(
+        store
+            .append(&s, ExpectedVersion::Exact(4), vec![event(5)])
+            .await
+            .unwrap()
+            .last_version,
+        5
+    );
+    // An expectation ahead of the stream must not leave a gap.
+    let err = store
+        .append(&s, ExpectedVersion::Exact(9), vec![event(6)])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Conflict {
+                actual: Some(5),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    // A third writer that has never seen the stream.
+    let third = store.writer_handle().await;
+    let err = third
+        .append(&s, ExpectedVersion::NoStream, vec![event(6)])
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::Conflict {
+                actual: Some(5),
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+
+    let recorded = store.read_stream(&s, 0, 100).await.unwrap();
+    let versions: Vec<u64> = recorded.iter().map(|e| e.version).collect();
+    assert_eq!(versions, vec![1, 2, 3, 4, 5]);
+    assert!(recorded.windows(2).all(|w| w[0].position < w[1].position));
+    assert_eq!(store.head_position().await.unwrap(), 5);
+}
