@@ -61,9 +61,8 @@ impl NatsConfig {
         format!("{}.{event_type}", self.subject_prefix)
     }
 
-    /// Connects and creates the stream if it does not exist (an existing
-    /// stream keeps its settings).
-    pub async fn connect(&self) -> Result<Context, Error> {
+    /// Connects to JetStream without touching any stream.
+    pub async fn jetstream(&self) -> Result<Context, Error> {
         let client = async_nats::ConnectOptions::new()
             .connection_timeout(self.timeout)
             .connect(self.url.as_str())
@@ -73,10 +72,16 @@ impl NatsConfig {
                 url: self.url.clone(),
                 reason: e.to_string(),
             })?;
-        let jetstream = ContextBuilder::new()
+        Ok(ContextBuilder::new()
             .timeout(self.timeout)
             .ack_timeout(self.timeout)
-            .build(client);
+            .build(client))
+    }
+
+    /// Connects and creates the stream if it does not exist (an existing
+    /// stream keeps its settings).
+    pub async fn connect(&self) -> Result<Context, Error> {
+        let jetstream = self.jetstream().await?;
         let config = stream::Config {
             name: self.stream.clone(),
             subjects: vec![format!("{}.>", self.subject_prefix)],

@@ -67,16 +67,22 @@ impl Tail {
         pattern: &TypePattern,
         start: Start,
     ) -> Result<Tail, Error> {
-        let jetstream = config.connect().await?;
+        let jetstream = config.jetstream().await?;
         let setup = |e: String| Error::Setup {
             broker: "nats",
             what: "an ordered consumer".to_owned(),
             reason: e,
         };
+        // A subscriber never creates the stream: that is the relay's, with
+        // its settings.
         let stream = jetstream
             .get_stream(&config.stream)
             .await
-            .map_err(|e| setup(e.to_string()))?;
+            .map_err(|e| Error::Setup {
+                broker: "nats",
+                what: format!("a subscription to stream {}", config.stream),
+                reason: format!("{e} (does `maos relay` run against this server?)"),
+            })?;
         let consumer = stream
             .create_consumer(OrderedConfig {
                 filter_subject: pattern.nats_subject(&config.subject_prefix),
