@@ -71,6 +71,9 @@ pub enum Error {
         #[source]
         source: Arc<std::io::Error>,
     },
+    /// A write run on the SQLite writer thread panicked; it was rolled back.
+    #[error("a write panicked and was rolled back: {0}")]
+    WritePanicked(String),
     /// The store handle's writer task has stopped (the runtime is shutting
     /// down).
     #[error("the store's writer has stopped")]

@@ -63,7 +63,11 @@ where
         let Some(write) = self.write.take() else {
             return false;
         };
-        let result = write(connection);
+        // A panic in a caller's write must not take the writer (and every
+        // other caller) down: it fails this write alone, which the savepoint
+        // rolls back.
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| write(connection)))
+            .unwrap_or_else(|panic| Err(Error::WritePanicked(panic_message(panic.as_ref()))));
         let ok = result.is_ok();
         self.result = Some(result);
         ok
@@ -225,4 +229,13 @@ fn lookup(tx: &rusqlite::Transaction<'_>, batch: &[AppendRequest]) -> Result<Loo
         }
     }
     Ok(lookup)
+}
+
+/// The message a panic carried, if it was a string.
+fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "no message".to_owned())
 }

@@ -90,4 +90,39 @@ mod writes {
         assert_eq!(rows, vec![2]);
         store.cleanup().await;
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panicking_write_fails_alone_and_the_writer_lives_on() {
+        let store = SqliteStore::fresh().await;
+        store
+            .write(|c| Ok(c.execute_batch("CREATE TABLE t (n INTEGER)")?))
+            .await
+            .unwrap();
+        let panicked = store
+            .write(|c| -> Result<(), Error> {
+                c.execute("INSERT INTO t VALUES (1)", [])?;
+                panic!("a read model bug");
+            })
+            .await;
+        assert!(
+            matches!(panicked, Err(Error::WritePanicked(_))),
+            "{panicked:?}"
+        );
+        // The writer still takes appends and writes.
+        let s = stream();
+        store
+            .append(&s, ExpectedVersion::NoStream, vec![event(1)])
+            .await
+            .unwrap();
+        store
+            .write(|c| Ok(c.execute("INSERT INTO t VALUES (2)", [])?))
+            .await
+            .unwrap();
+        let rows: Vec<i64> = sqlx::query_scalar("SELECT n FROM t")
+            .fetch_all(store.readers())
+            .await
+            .unwrap();
+        assert_eq!(rows, vec![2]);
+        store.cleanup().await;
+    }
 }
