@@ -156,11 +156,17 @@ impl<S: EventStore, P: Publisher> Relay<S, P> {
         subscription: &mut maos_store::Subscription<S>,
     ) -> Vec<EventEnvelope> {
         let mut batch = Vec::new();
-        match subscription.next().await {
-            Ok(first) => batch.push(first),
-            Err(error) => {
-                self.failed(&Error::Store(error), 1).await;
-                return batch;
+        let mut failures = 0;
+        loop {
+            match subscription.next().await {
+                Ok(first) => {
+                    batch.push(first);
+                    break;
+                }
+                Err(error) => {
+                    failures += 1;
+                    self.failed(&Error::Store(error), failures).await;
+                }
             }
         }
         while batch.len() < self.config.batch_size {

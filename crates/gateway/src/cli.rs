@@ -47,17 +47,8 @@ pub fn init_logging() {
         .try_init();
 }
 
-/// Opens the store `url` names, creating a SQLite file's directory.
+/// Opens the store `url` names.
 pub async fn open_store(url: &str) -> anyhow::Result<maos_store::Store> {
-    if let Some(path) = url
-        .strip_prefix("sqlite://")
-        .or_else(|| url.strip_prefix("sqlite:"))
-        && let Some(dir) = std::path::Path::new(path).parent()
-        && !dir.as_os_str().is_empty()
-    {
-        std::fs::create_dir_all(dir)
-            .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", dir.display()))?;
-    }
     Ok(maos_store::Store::open(url).await?)
 }
 

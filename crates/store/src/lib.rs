@@ -6,6 +6,26 @@
 //! several nodes on one database) implement it, and one contract test suite
 //! (`tests/it/contract`) proves both. [`Store`] picks a backend from a URL.
 //!
+//! ```no_run
+//! use maos_domain::Metadata;
+//! use maos_store::{EventStore, ExpectedVersion, NewEvent, Store};
+//!
+//! # async fn demo() -> Result<(), maos_store::Error> {
+//! let store = Store::open("sqlite://.maos/maos.db").await?; // or postgres://…
+//! let event = NewEvent::new(
+//!     "workflows.task.progressed",
+//!     serde_json::json!({ "task_id": "build", "attempt": 1, "message": "compiling" }),
+//!     Metadata::new(uuid::Uuid::now_v7()),
+//! );
+//! let stream = "workflow-0190b5f4-1a2b-7c3d-8e4f-5a6b7c8d9e0f";
+//! store.append(stream, ExpectedVersion::Any, vec![event]).await?;
+//!
+//! let mut live = store.subscribe(0); // catch up from the start, then follow
+//! let first = live.next().await?;
+//! println!("{} at position {}", first.event_type, first.position);
+//! # Ok(()) }
+//! ```
+//!
 //! Throughput under many concurrent callers comes from group commit: each
 //! store handle has one writer task that gathers the appends waiting in its
 //! queue into one transaction and one flush. Durability is never weakened:

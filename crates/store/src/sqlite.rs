@@ -56,11 +56,17 @@ impl SqliteStore {
         Self::open(dir.join(DATABASE_FILE)).await
     }
 
-    /// Opens (creating if needed) the store in the database file `path`,
-    /// and brings its schema up to date.
+    /// Opens (creating it and its directory if needed) the store in the
+    /// database file `path`, and brings its schema up to date.
     #[tracing::instrument(name = "store.sqlite.open", skip_all, fields(path = %path.as_ref().display()), err)]
     pub async fn open(path: impl AsRef<Path>) -> Result<Self, Error> {
         let path = path.as_ref().to_path_buf();
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| Error::Io {
+                path: dir.display().to_string(),
+                source: Arc::new(source),
+            })?;
+        }
         let options = SqliteConnectOptions::new()
             .filename(&path)
             .create_if_missing(true)

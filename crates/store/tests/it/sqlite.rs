@@ -125,4 +125,15 @@ mod writes {
         assert_eq!(rows, vec![2]);
         store.cleanup().await;
     }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn opening_a_url_creates_missing_directories() {
+        let root = std::env::temp_dir().join(format!("maos-test-{}", uuid::Uuid::now_v7()));
+        let url = format!("sqlite://{}/a/b/maos.db", root.display());
+        let store = maos_store::Store::open(&url).await.unwrap();
+        assert_eq!(store.head_position().await.unwrap(), 0);
+        assert!(root.join("a/b/maos.db").exists());
+        drop(store);
+        let _ = std::fs::remove_dir_all(root);
+    }
 }
