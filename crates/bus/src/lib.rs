@@ -19,13 +19,12 @@ mod amqp;
 mod error;
 mod message;
 mod nats;
-mod pattern;
 mod relay;
 pub mod tail;
 
 pub use amqp::{AmqpConfig, AmqpPublisher};
 pub use error::Error;
+pub use maos_domain::TypePattern;
 pub use message::{Header, body, headers};
 pub use nats::{NatsConfig, NatsPublisher, Retention};
-pub use pattern::TypePattern;
 pub use relay::{Publisher, Relay, RelayConfig, RelayState, RelayStatus};

@@ -81,6 +81,12 @@ pub enum NameError {
     /// Event types are `<domain>.<entity>.<action>` in lower snake case.
     #[error("malformed event type {name:?}: {reason}")]
     EventType { name: String, reason: &'static str },
+    /// A type pattern that can't be used (see `TypePattern`).
+    #[error("invalid type pattern {pattern:?}: {reason}")]
+    TypePattern {
+        pattern: String,
+        reason: &'static str,
+    },
 }
 
 /// A stored event that can't be turned back into a domain event.

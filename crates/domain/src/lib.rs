@@ -14,6 +14,7 @@ pub mod envelope;
 mod error;
 mod event_enum;
 pub mod ids;
+mod pattern;
 pub mod scoring;
 pub mod workflow;
 
@@ -21,3 +22,4 @@ pub use decider::Decider;
 pub use envelope::{DomainEvent, EventEnvelope, Metadata, StreamName, validate_event_type};
 pub use error::{DecodeError, Error, NameError};
 pub use ids::{AgentId, Attempt, Capability, TaskId, WorkflowId};
+pub use pattern::TypePattern;

@@ -1,7 +1,8 @@
-//! Event type patterns, as subscribers write them (`workflows.task.*`), and
-//! their translation to a NATS subject filter and an AMQP binding key.
+//! Event type patterns, as people write them (`workflows.task.*`,
+//! `agents.>`), and their translations: a NATS subject filter, an AMQP
+//! binding key, an SQL condition.
 
-use crate::Error;
+use crate::NameError;
 
 /// A pattern over event types: dot-separated segments, where `*` matches
 /// exactly one segment and a final `>` (or `#`) matches one or more. A
@@ -15,8 +16,8 @@ pub struct TypePattern {
 
 impl TypePattern {
     /// Parses a pattern.
-    pub fn parse(pattern: &str) -> Result<TypePattern, Error> {
-        let fail = |reason| Error::Pattern {
+    pub fn parse(pattern: &str) -> Result<TypePattern, NameError> {
+        let fail = |reason| NameError::TypePattern {
             pattern: pattern.to_owned(),
             reason,
         };
@@ -78,6 +79,30 @@ impl TypePattern {
         self.render("", "#")
     }
 
+    /// The pattern as SQL: a `LIKE` pattern (escape character backslash,
+    /// which guards the `_` of type names), the number of dots a matching
+    /// type has, and whether that number is a minimum (open-ended pattern)
+    /// rather than exact. `*` becomes `%`; the dot count keeps it to one
+    /// segment.
+    pub fn sql_like(&self) -> (String, usize, bool) {
+        let mut parts: Vec<String> = self
+            .segments
+            .iter()
+            .map(|s| {
+                if s == "*" {
+                    "%".to_owned()
+                } else {
+                    s.replace('_', "\\_")
+                }
+            })
+            .collect();
+        if self.open_ended {
+            parts.push("%".to_owned());
+        }
+        let dots = parts.len().saturating_sub(1);
+        (parts.join("."), dots, self.open_ended)
+    }
+
     fn render(&self, prefix: &str, rest: &str) -> String {
         let mut parts: Vec<&str> = Vec::new();
         if !prefix.is_empty() {
@@ -118,6 +143,15 @@ mod tests {
             TypePattern::all().nats_subject("maos.events"),
             "maos.events.>"
         );
+    }
+
+    #[test]
+    fn it_renders_patterns_as_sql_like_conditions() {
+        let p = TypePattern::parse("workflows.task_x.*").unwrap();
+        assert_eq!(p.sql_like(), ("workflows.task\\_x.%".to_owned(), 2, false));
+        let p = TypePattern::parse("agents.>").unwrap();
+        assert_eq!(p.sql_like(), ("agents.%".to_owned(), 1, true));
+        assert_eq!(TypePattern::all().sql_like(), ("%".to_owned(), 0, true));
     }
 
     #[test]

@@ -1,0 +1,114 @@
+//! Row changes: what a read model asks to be written, independent of the
+//! database. Each change renders to one SQL statement that both SQLite and
+//! PostgreSQL accept (`INSERT … ON CONFLICT … DO UPDATE`, `$n` parameters).
+
+/// A typed value of a read-model column (typed even when NULL, as
+/// PostgreSQL needs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Cell {
+    Int(Option<i64>),
+    Text(Option<String>),
+}
+
+impl Cell {
+    pub fn int(value: impl Into<i64>) -> Cell {
+        Cell::Int(Some(value.into()))
+    }
+
+    pub fn text(value: impl Into<String>) -> Cell {
+        Cell::Text(Some(value.into()))
+    }
+}
+
+/// One row change of a read model.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Inserts the row; if its key exists, sets only the given columns.
+    Upsert {
+        table: &'static str,
+        key: Vec<(&'static str, Cell)>,
+        set: Vec<(&'static str, Cell)>,
+    },
+    /// Adds to integer columns, creating the row with these values first.
+    Add {
+        table: &'static str,
+        key: Vec<(&'static str, Cell)>,
+        add: Vec<(&'static str, i64)>,
+    },
+}
+
+impl Change {
+    /// The statement, with `$1…$n` in the order of [`Change::params`].
+    pub fn sql(&self) -> String {
+        let (table, key, others): (&str, Vec<&str>, Vec<&str>) = match self {
+            Change::Upsert { table, key, set } => (table, names(key), names(set)),
+            Change::Add { table, key, add } => (table, names(key), add.iter().map(|(n, _)| *n).collect()),
+        };
+        let columns: Vec<&str> = key.iter().chain(&others).copied().collect();
+        let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
+        let conflict = if others.is_empty() {
+            "DO NOTHING".to_owned()
+        } else {
+            let assignments: Vec<String> = others
+                .iter()
+                .map(|c| match self {
+                    Change::Upsert { .. } => format!("{c} = excluded.{c}"),
+                    Change::Add { .. } => format!("{c} = {table}.{c} + excluded.{c}"),
+                })
+                .collect();
+            format!("DO UPDATE SET {}", assignments.join(", "))
+        };
+        format!(
+            "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT ({}) {conflict}",
+            columns.join(", "),
+            placeholders.join(", "),
+            key.join(", ")
+        )
+    }
+
+    /// The values for the statement's parameters, in order.
+    pub fn params(&self) -> Vec<Cell> {
+        match self {
+            Change::Upsert { key, set, .. } => key.iter().chain(set).map(|(_, c)| c.clone()).collect(),
+            Change::Add { key, add, .. } => key
+                .iter()
+                .map(|(_, c)| c.clone())
+                .chain(add.iter().map(|(_, n)| Cell::Int(Some(*n))))
+                .collect(),
+        }
+    }
+}
+
+fn names(columns: &[(&'static str, Cell)]) -> Vec<&'static str> {
+    columns.iter().map(|(n, _)| *n).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn it_renders_upserts_and_additions() {
+        let upsert = Change::Upsert {
+            table: "board",
+            key: vec![("workflow", Cell::text("w")), ("task", Cell::text("t"))],
+            set: vec![("status", Cell::text("running")), ("attempt", Cell::int(2))],
+        };
+        assert_eq!(
+            upsert.sql(),
+            "INSERT INTO board (workflow, task, status, attempt) VALUES ($1, $2, $3, $4) \\
+             ON CONFLICT (workflow, task) DO UPDATE SET status = excluded.status, attempt = excluded.attempt"
+        );
+        assert_eq!(upsert.params().len(), 4);
+        let add = Change::Add {
+            table: "stats",
+            key: vec![("agent", Cell::text("a"))],
+            add: vec![("done", 1)],
+        };
+        assert_eq!(
+            add.sql(),
+            "INSERT INTO stats (agent, done) VALUES ($1, $2) ON CONFLICT (agent) DO UPDATE SET done = stats.done + excluded.done"
+        );
+        assert_eq!(add.params()[1], Cell::Int(Some(1)));
+    }
+}

@@ -1,0 +1,22 @@
+//! The read side's error type.
+
+/// Why a projection step or a query failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    /// The event store or the database failed.
+    #[error(transparent)]
+    Store(#[from] maos_store::Error),
+    /// A read model's code panicked on an event; it is retried with
+    /// back-off and never applied half-way.
+    #[error("read model {model} panicked at position {position}")]
+    ModelPanicked { model: &'static str, position: u64 },
+    /// A query that can't be answered as asked.
+    #[error("invalid query: {0}")]
+    InvalidQuery(String),
+}
+
+impl From<sqlx::Error> for Error {
+    fn from(e: sqlx::Error) -> Self {
+        Error::Store(maos_store::Error::from(e))
+    }
+}

@@ -1,0 +1,22 @@
+//! The read side: projectors turn the global event log into read models
+//! that people query, and every read model can be dropped and rebuilt by
+//! replaying the log.
+//!
+//! A read model is a pure function from an event to row [`Change`]s
+//! ([`ReadModel::changes`]). A [`Projector`] feeds it the log in position
+//! order from its checkpoint and writes the changes together with its new
+//! checkpoint in one transaction (exactly-once effect); on SQLite through
+//! the store's single writer ([`maos_store::sqlite::SqliteStore::write`]),
+//! on PostgreSQL in a pooled transaction. Rebuilding resets the model's
+//! tables and checkpoint and replays from zero through the same code, so a
+//! rebuild produces exactly the rows incremental projection produced.
+
+pub mod audit;
+mod change;
+mod error;
+mod projector;
+mod sink;
+
+pub use change::{Cell, Change};
+pub use error::Error;
+pub use projector::{Projector, ProjectorConfig, ProjectorState, ProjectorStatus, ReadModel};

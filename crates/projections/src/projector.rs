@@ -1,0 +1,213 @@
+//! The projector runtime: one task per read model, resuming from its
+//! checkpoint (`projection.<name>`), applying the log in position order
+//! (catch-up, then live) and writing rows and checkpoint in one transaction.
+//! A failure is retried with back-off and stops only this projector.
+
+use crate::{Change, Error, sink};
+use maos_domain::EventEnvelope;
+use maos_store::{EventStore, Store};
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// A read model: a pure function from events to row changes.
+pub trait ReadModel: Send + Sync + 'static {
+    /// Stable name; the checkpoint is `projection.<name>`.
+    fn name(&self) -> &'static str;
+    /// The tables it owns (emptied by a rebuild).
+    fn tables(&self) -> &'static [&'static str];
+    /// The row changes one event causes.
+    fn changes(&self, event: &EventEnvelope, out: &mut Vec<Change>);
+}
+
+/// How a projector batches and backs off.
+#[derive(Debug, Clone)]
+pub struct ProjectorConfig {
+    /// Most events per transaction.
+    pub batch_size: usize,
+    pub initial_backoff: Duration,
+    pub max_backoff: Duration,
+}
+
+impl Default for ProjectorConfig {
+    fn default() -> Self {
+        ProjectorConfig {
+            batch_size: 1_000,
+            initial_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_secs(5),
+        }
+    }
+}
+
+/// What a projector is doing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProjectorState {
+    Starting,
+    Running,
+    Retrying { error: String, attempts: u32 },
+}
+
+/// A projector's state and checkpoint, for status pages and metrics; lag is
+/// the store's head position minus `checkpoint`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ProjectorStatus {
+    pub name: &'static str,
+    pub state: ProjectorState,
+    pub checkpoint: u64,
+}
+
+/// Runs one read model against the store.
+#[derive(Debug)]
+pub struct Projector<M> {
+    store: Store,
+    model: Arc<M>,
+    config: ProjectorConfig,
+    status: watch::Sender<ProjectorStatus>,
+}
+
+impl<M: ReadModel> Projector<M> {
+    pub fn new(store: Store, model: M, config: ProjectorConfig) -> Self {
+        let status = watch::Sender::new(ProjectorStatus {
+            name: model.name(),
+            state: ProjectorState::Starting,
+            checkpoint: 0,
+        });
+        Projector {
+            store,
+            model: Arc::new(model),
+            config,
+            status,
+        }
+    }
+
+    /// `projection.<name>`.
+    pub fn checkpoint_name(&self) -> String {
+        format!("projection.{}", self.model.name())
+    }
+
+    pub fn status(&self) -> watch::Receiver<ProjectorStatus> {
+        self.status.subscribe()
+    }
+
+    /// Head position minus checkpoint.
+    pub async fn lag(&self) -> Result<u64, Error> {
+        let head = self.store.head_position().await?;
+        Ok(head.saturating_sub(self.status.borrow().checkpoint))
+    }
+
+    /// Follows the log forever: catch-up, then live. Failures are retried
+    /// with back-off; nothing here gives up.
+    pub async fn run(self) {
+        let mut attempts = 0;
+        let checkpoint = loop {
+            match self.store.load_checkpoint(&self.checkpoint_name()).await {
+                Ok(position) => break position,
+                Err(error) => {
+                    attempts += 1;
+                    self.failed(&error.into(), attempts).await;
+                }
+            }
+        };
+        self.set(ProjectorState::Running, checkpoint);
+        let mut subscription = self.store.subscribe(checkpoint);
+        loop {
+            let mut batch = Vec::new();
+            match subscription.next().await {
+                Ok(first) => batch.push(first),
+                Err(error) => {
+                    attempts += 1;
+                    self.failed(&error.into(), attempts).await;
+                    continue;
+                }
+            }
+            while batch.len() < self.config.batch_size {
+                match subscription.try_next().await {
+                    Ok(Some(event)) => batch.push(event),
+                    Ok(None) | Err(_) => break,
+                }
+            }
+            attempts = 0;
+            while let Err(error) = self.apply(&batch).await {
+                attempts += 1;
+                self.failed(&error, attempts).await;
+            }
+        }
+    }
+
+    /// Applies everything committed up to now, in batches; returns the new
+    /// checkpoint. `progress(done, total)` follows along.
+    pub async fn catch_up(&self, mut progress: impl FnMut(u64, u64)) -> Result<u64, Error> {
+        let mut checkpoint = self.store.load_checkpoint(&self.checkpoint_name()).await?;
+        let head = self.store.head_position().await?;
+        let start = checkpoint;
+        progress(0, head.saturating_sub(start));
+        loop {
+            let batch = self.store.read_all(checkpoint, self.config.batch_size).await?;
+            let Some(last) = batch.last().map(|e| e.position) else {
+                return Ok(checkpoint);
+            };
+            self.apply(&batch).await?;
+            checkpoint = last;
+            progress(checkpoint.min(head).saturating_sub(start), head.saturating_sub(start));
+        }
+    }
+
+    /// Drops the model's rows and checkpoint, then replays the whole log.
+    /// The live projector of this model must not run meanwhile.
+    pub async fn rebuild(&self, progress: impl FnMut(u64, u64)) -> Result<u64, Error> {
+        sink::reset(&self.store, &self.checkpoint_name(), self.model.tables()).await?;
+        self.set(ProjectorState::Running, 0);
+        self.catch_up(progress).await
+    }
+
+    /// Writes one batch's changes and checkpoint in one transaction.
+    async fn apply(&self, batch: &[EventEnvelope]) -> Result<(), Error> {
+        let Some(last) = batch.last().map(|e| e.position) else {
+            return Ok(());
+        };
+        let mut changes = Vec::new();
+        for event in batch {
+            let model = &self.model;
+            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let mut out = Vec::new();
+                model.changes(event, &mut out);
+                out
+            }));
+            match caught {
+                Ok(out) => changes.extend(out),
+                Err(_) => {
+                    return Err(Error::ModelPanicked {
+                        model: self.model.name(),
+                        position: event.position,
+                    });
+                }
+            }
+        }
+        sink::commit(&self.store, &self.checkpoint_name(), changes, last).await?;
+        self.set(ProjectorState::Running, last);
+        Ok(())
+    }
+
+    async fn failed(&self, error: &Error, attempts: u32) {
+        tracing::warn!(projection = self.model.name(), %error, attempts, "projector retrying");
+        let checkpoint = self.status.borrow().checkpoint;
+        self.set(
+            ProjectorState::Retrying {
+                error: error.to_string(),
+                attempts,
+            },
+            checkpoint,
+        );
+        let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(16));
+        let wait = self.config.initial_backoff.saturating_mul(factor).min(self.config.max_backoff);
+        tokio::time::sleep(wait).await;
+    }
+
+    fn set(&self, state: ProjectorState, checkpoint: u64) {
+        self.status.send_replace(ProjectorStatus {
+            name: self.model.name(),
+            state,
+            checkpoint,
+        });
+    }
+}
