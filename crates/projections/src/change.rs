@@ -42,7 +42,9 @@ impl Change {
     pub fn sql(&self) -> String {
         let (table, key, others): (&str, Vec<&str>, Vec<&str>) = match self {
             Change::Upsert { table, key, set } => (table, names(key), names(set)),
-            Change::Add { table, key, add } => (table, names(key), add.iter().map(|(n, _)| *n).collect()),
+            Change::Add { table, key, add } => {
+                (table, names(key), add.iter().map(|(n, _)| *n).collect())
+            }
         };
         let columns: Vec<&str> = key.iter().chain(&others).copied().collect();
         let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
@@ -69,7 +71,9 @@ impl Change {
     /// The values for the statement's parameters, in order.
     pub fn params(&self) -> Vec<Cell> {
         match self {
-            Change::Upsert { key, set, .. } => key.iter().chain(set).map(|(_, c)| c.clone()).collect(),
+            Change::Upsert { key, set, .. } => {
+                key.iter().chain(set).map(|(_, c)| c.clone()).collect()
+            }
             Change::Add { key, add, .. } => key
                 .iter()
                 .map(|(_, c)| c.clone())

@@ -142,13 +142,19 @@ impl<M: ReadModel> Projector<M> {
         let start = checkpoint;
         progress(0, head.saturating_sub(start));
         loop {
-            let batch = self.store.read_all(checkpoint, self.config.batch_size).await?;
+            let batch = self
+                .store
+                .read_all(checkpoint, self.config.batch_size)
+                .await?;
             let Some(last) = batch.last().map(|e| e.position) else {
                 return Ok(checkpoint);
             };
             self.apply(&batch).await?;
             checkpoint = last;
-            progress(checkpoint.min(head).saturating_sub(start), head.saturating_sub(start));
+            progress(
+                checkpoint.min(head).saturating_sub(start),
+                head.saturating_sub(start),
+            );
         }
     }
 
@@ -199,7 +205,11 @@ impl<M: ReadModel> Projector<M> {
             checkpoint,
         );
         let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(16));
-        let wait = self.config.initial_backoff.saturating_mul(factor).min(self.config.max_backoff);
+        let wait = self
+            .config
+            .initial_backoff
+            .saturating_mul(factor)
+            .min(self.config.max_backoff);
         tokio::time::sleep(wait).await;
     }
 

@@ -12,7 +12,12 @@ const POSTGRES_CHECKPOINT: &str = "INSERT INTO maos_checkpoints (name, position,
      ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at";
 
 /// Writes `changes` and sets checkpoint `name` to `position`, atomically.
-pub(crate) async fn commit(store: &Store, name: &str, changes: Vec<Change>, position: u64) -> Result<(), Error> {
+pub(crate) async fn commit(
+    store: &Store,
+    name: &str,
+    changes: Vec<Change>,
+    position: u64,
+) -> Result<(), Error> {
     let position = i64::try_from(position).unwrap_or(i64::MAX);
     match store {
         Store::Sqlite(sqlite) => {
@@ -20,12 +25,14 @@ pub(crate) async fn commit(store: &Store, name: &str, changes: Vec<Change>, posi
             sqlite
                 .write(move |c| {
                     for change in &changes {
-                        let params: Vec<Box<dyn rusqlite::ToSql>> = change.params().into_iter().map(sqlite_value).collect();
+                        let params: Vec<Box<dyn rusqlite::ToSql>> =
+                            change.params().into_iter().map(sqlite_value).collect();
                         c.prepare_cached(&change.sql())?
                             .execute(rusqlite::params_from_iter(params.iter()))?;
                     }
                     let now = chrono::Utc::now().timestamp_micros();
-                    c.prepare_cached(SQLITE_CHECKPOINT)?.execute(rusqlite::params![name, position, now])?;
+                    c.prepare_cached(SQLITE_CHECKPOINT)?
+                        .execute(rusqlite::params![name, position, now])?;
                     Ok(())
                 })
                 .await?;
@@ -47,7 +54,11 @@ pub(crate) async fn commit(store: &Store, name: &str, changes: Vec<Change>, posi
 }
 
 /// Empties `tables` and removes checkpoint `name`, atomically.
-pub(crate) async fn reset(store: &Store, name: &str, tables: &'static [&'static str]) -> Result<(), Error> {
+pub(crate) async fn reset(
+    store: &Store,
+    name: &str,
+    tables: &'static [&'static str],
+) -> Result<(), Error> {
     match store {
         Store::Sqlite(sqlite) => {
             let name = name.to_owned();

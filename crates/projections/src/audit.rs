@@ -1,0 +1,284 @@
+//! The audit log: an index over every event (position, stream, type,
+//! correlation, causation, user, time), the queries over it, and the
+//! causation tree of an event.
+
+use crate::{Cell, Change, Error, ReadModel};
+use chrono::{DateTime, Utc};
+use maos_domain::{EventEnvelope, TypePattern};
+use maos_store::Store;
+use uuid::Uuid;
+
+/// Largest page an audit query returns.
+pub const MAX_PAGE: usize = 1_000;
+/// Deepest causation chain followed (guards against cycles in bad data).
+const MAX_DEPTH: i64 = 1_000;
+
+/// The audit log read model (table `maos_audit`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct AuditLog;
+
+impl ReadModel for AuditLog {
+    fn name(&self) -> &'static str {
+        "audit"
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["maos_audit"]
+    }
+
+    fn changes(&self, e: &EventEnvelope, out: &mut Vec<Change>) {
+        out.push(Change::Upsert {
+            table: "maos_audit",
+            key: vec![("position", Cell::Int(i64::try_from(e.position).ok()))],
+            set: vec![
+                ("id", Cell::text(e.id.to_string())),
+                ("stream", Cell::text(e.stream.clone())),
+                ("event_type", Cell::text(e.event_type.clone())),
+                (
+                    "correlation_id",
+                    Cell::text(e.metadata.correlation_id.to_string()),
+                ),
+                (
+                    "causation_id",
+                    Cell::Text(e.metadata.causation_id.map(|c| c.to_string())),
+                ),
+                ("user_id", Cell::Text(e.metadata.user_id.clone())),
+                ("recorded_at", Cell::int(e.timestamp.timestamp_micros())),
+            ],
+        });
+    }
+}
+
+/// One event, as the audit log indexes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditEntry {
+    pub position: u64,
+    pub id: Uuid,
+    pub stream: String,
+    pub event_type: String,
+    pub correlation_id: Uuid,
+    pub causation_id: Option<Uuid>,
+    pub user_id: Option<String>,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// What to look for. Every filter set must hold; results come in position
+/// order after `after_position`, at most `limit` (1..=[`MAX_PAGE`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditQuery {
+    pub stream: Option<String>,
+    /// A type pattern: `workflows.task.*`, `agents.>`.
+    pub types: Option<String>,
+    pub correlation_id: Option<Uuid>,
+    pub user_id: Option<String>,
+    /// Recorded at or after.
+    pub from: Option<DateTime<Utc>>,
+    /// Recorded before.
+    pub to: Option<DateTime<Utc>>,
+    pub after_position: u64,
+    pub limit: usize,
+}
+
+impl Default for AuditQuery {
+    fn default() -> Self {
+        AuditQuery {
+            stream: None,
+            types: None,
+            correlation_id: None,
+            user_id: None,
+            from: None,
+            to: None,
+            after_position: 0,
+            limit: 100,
+        }
+    }
+}
+
+/// A page of entries; `next_after` continues the query when more may follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntry>,
+    pub next_after: Option<u64>,
+}
+
+/// An event with what caused it and what it caused.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CausationTree {
+    /// From the first recorded cause down to the event's direct cause.
+    pub causes: Vec<AuditEntry>,
+    pub event: AuditEntry,
+    /// Everything the event caused, directly or not, with the depth below it.
+    pub effects: Vec<(u32, AuditEntry)>,
+}
+
+const COLUMNS: &str =
+    "position, id, stream, event_type, correlation_id, causation_id, user_id, recorded_at";
+
+/// Runs an audit query.
+pub async fn query(store: &Store, q: &AuditQuery) -> Result<AuditPage, Error> {
+    if q.limit == 0 || q.limit > MAX_PAGE {
+        return Err(Error::InvalidQuery(format!(
+            "page size {} is outside 1..={MAX_PAGE}",
+            q.limit
+        )));
+    }
+    if let (Some(from), Some(to)) = (q.from, q.to)
+        && from >= to
+    {
+        return Err(Error::InvalidQuery(format!(
+            "time range is inverted or empty: from {from} is not before to {to}"
+        )));
+    }
+    let mut conditions = vec!["position > $1".to_owned()];
+    let mut params = vec![Cell::Int(i64::try_from(q.after_position).ok())];
+    let mut bind = |condition: &str, cell: Cell| {
+        params.push(cell);
+        conditions.push(condition.replace('?', &format!("${}", params.len())));
+    };
+    if let Some(stream) = &q.stream {
+        bind("stream = ?", Cell::text(stream.clone()));
+    }
+    if let Some(types) = &q.types {
+        let pattern = TypePattern::parse(types).map_err(|e| Error::InvalidQuery(e.to_string()))?;
+        let (like, dots, at_least) = pattern.sql_like();
+        bind("event_type LIKE ? ESCAPE '\\'", Cell::text(like));
+        let op = if at_least { ">=" } else { "=" };
+        bind(
+            &format!("(length(event_type) - length(replace(event_type, '.', ''))) {op} ?"),
+            Cell::Int(i64::try_from(dots).ok()),
+        );
+    }
+    if let Some(correlation) = q.correlation_id {
+        bind("correlation_id = ?", Cell::text(correlation.to_string()));
+    }
+    if let Some(user) = &q.user_id {
+        bind("user_id = ?", Cell::text(user.clone()));
+    }
+    if let Some(from) = q.from {
+        bind("recorded_at >= ?", Cell::int(from.timestamp_micros()));
+    }
+    if let Some(to) = q.to {
+        bind("recorded_at < ?", Cell::int(to.timestamp_micros()));
+    }
+    params.push(Cell::Int(i64::try_from(q.limit).ok()));
+    let sql = format!(
+        "SELECT {COLUMNS} FROM maos_audit WHERE {} ORDER BY position LIMIT ${}",
+        conditions.join(" AND "),
+        params.len()
+    );
+    let entries = fetch(store, sql, params).await?;
+    let next_after = (entries.len() == q.limit)
+        .then(|| entries.last().map(|e| e.position))
+        .flatten();
+    Ok(AuditPage {
+        entries,
+        next_after,
+    })
+}
+
+/// The causation tree of the event with id `event_id`, or `None` if the
+/// audit log has no such event.
+pub async fn causation_tree(store: &Store, event_id: Uuid) -> Result<Option<CausationTree>, Error> {
+    let walk = |join: &str, order: &str| {
+        format!(
+            "WITH RECURSIVE walk ({COLUMNS}, depth) AS ( \
+               SELECT {COLUMNS}, 0 FROM maos_audit WHERE id = $1 \
+               UNION ALL \
+               SELECT a.position, a.id, a.stream, a.event_type, a.correlation_id, a.causation_id, \
+                      a.user_id, a.recorded_at, walk.depth + 1 \
+               FROM maos_audit AS a JOIN walk ON {join} WHERE walk.depth < {MAX_DEPTH} \
+             ) SELECT {COLUMNS} FROM walk WHERE depth > 0 ORDER BY {order}"
+        )
+    };
+    let id = Cell::text(event_id.to_string());
+    let this = fetch(
+        store,
+        format!("SELECT {COLUMNS} FROM maos_audit WHERE id = $1"),
+        vec![id.clone()],
+    )
+    .await?;
+    let Some(event) = this.into_iter().next() else {
+        return Ok(None);
+    };
+    let causes = fetch(
+        store,
+        walk("a.id = walk.causation_id", "depth DESC"),
+        vec![id.clone()],
+    )
+    .await?;
+    let effects = fetch(
+        store,
+        walk("a.causation_id = walk.id", "position"),
+        vec![id],
+    )
+    .await?;
+    // A cause is recorded before its effects, so in position order every
+    // effect's cause already has its depth.
+    let mut depth_of = std::collections::HashMap::from([(event.id, 0u32)]);
+    let effects = effects
+        .into_iter()
+        .map(|e| {
+            let depth = e
+                .causation_id
+                .and_then(|cause| depth_of.get(&cause).copied())
+                .map_or(1, |d| d + 1);
+            depth_of.insert(e.id, depth);
+            (depth, e)
+        })
+        .collect();
+    Ok(Some(CausationTree {
+        causes,
+        event,
+        effects,
+    }))
+}
+
+async fn fetch(store: &Store, sql: String, params: Vec<Cell>) -> Result<Vec<AuditEntry>, Error> {
+    match store {
+        Store::Sqlite(sqlite) => {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for cell in params {
+                query = match cell {
+                    Cell::Int(v) => query.bind(v),
+                    Cell::Text(v) => query.bind(v),
+                };
+            }
+            let rows = query.fetch_all(sqlite.readers()).await?;
+            rows.iter().map(decode).collect()
+        }
+        Store::Postgres(postgres) => {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for cell in params {
+                query = match cell {
+                    Cell::Int(v) => query.bind(v),
+                    Cell::Text(v) => query.bind(v),
+                };
+            }
+            let rows = query.fetch_all(postgres.pool()).await?;
+            rows.iter().map(decode).collect()
+        }
+    }
+}
+
+fn decode<R>(row: &R) -> Result<AuditEntry, Error>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
+    let corrupt = |what: &str| Error::InvalidQuery(format!("corrupt audit row: {what}"));
+    let uuid = |s: String| s.parse::<Uuid>().map_err(|_| corrupt("uuid"));
+    Ok(AuditEntry {
+        position: u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0),
+        id: uuid(row.try_get(1)?)?,
+        stream: row.try_get(2)?,
+        event_type: row.try_get(3)?,
+        correlation_id: uuid(row.try_get(4)?)?,
+        causation_id: row.try_get::<Option<String>, _>(5)?.map(uuid).transpose()?,
+        user_id: row.try_get(6)?,
+        recorded_at: DateTime::from_timestamp_micros(row.try_get(7)?)
+            .ok_or_else(|| corrupt("time"))?,
+    })
+}
