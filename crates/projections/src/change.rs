@@ -100,7 +100,7 @@ mod tests {
         };
         assert_eq!(
             upsert.sql(),
-            "INSERT INTO board (workflow, task, status, attempt) VALUES ($1, $2, $3, $4) \\
+            "INSERT INTO board (workflow, task, status, attempt) VALUES ($1, $2, $3, $4) \
              ON CONFLICT (workflow, task) DO UPDATE SET status = excluded.status, attempt = excluded.attempt"
         );
         assert_eq!(upsert.params().len(), 4);
