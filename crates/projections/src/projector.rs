@@ -56,6 +56,14 @@ pub struct ProjectorStatus {
     pub checkpoint: u64,
 }
 
+/// Whether a batch was applied.
+enum Applied {
+    /// Yes; the checkpoint is now here.
+    Yes(u64),
+    /// No: the checkpoint was not where this run left it.
+    CheckpointMoved,
+}
+
 /// Runs one read model against the store.
 #[derive(Debug)]
 pub struct Projector<M> {
@@ -109,6 +117,7 @@ impl<M: ReadModel> Projector<M> {
             }
         };
         self.set(ProjectorState::Running, checkpoint);
+        let mut checkpoint = checkpoint;
         let mut subscription = self.store.subscribe(checkpoint);
         loop {
             let mut batch = Vec::new();
@@ -127,9 +136,32 @@ impl<M: ReadModel> Projector<M> {
                 }
             }
             attempts = 0;
-            while let Err(error) = self.apply(&batch).await {
-                attempts += 1;
-                self.failed(&error, attempts).await;
+            loop {
+                match self.apply(checkpoint, &batch).await {
+                    Ok(Applied::Yes(to)) => {
+                        checkpoint = to;
+                        break;
+                    }
+                    Ok(Applied::CheckpointMoved) => {
+                        // Another run got there first: resume from its checkpoint.
+                        match self.store.load_checkpoint(&self.checkpoint_name()).await {
+                            Ok(position) => {
+                                checkpoint = position;
+                                subscription = self.store.subscribe(checkpoint);
+                                self.set(ProjectorState::Running, checkpoint);
+                                break;
+                            }
+                            Err(error) => {
+                                attempts += 1;
+                                self.failed(&error.into(), attempts).await;
+                            }
+                        }
+                    }
+                    Err(error) => {
+                        attempts += 1;
+                        self.failed(&error, attempts).await;
+                    }
+                }
             }
         }
     }
@@ -146,11 +178,15 @@ impl<M: ReadModel> Projector<M> {
                 .store
                 .read_all(checkpoint, self.config.batch_size)
                 .await?;
-            let Some(last) = batch.last().map(|e| e.position) else {
+            if batch.is_empty() {
                 return Ok(checkpoint);
+            }
+            checkpoint = match self.apply(checkpoint, &batch).await? {
+                Applied::Yes(to) => to,
+                Applied::CheckpointMoved => {
+                    self.store.load_checkpoint(&self.checkpoint_name()).await?
+                }
             };
-            self.apply(&batch).await?;
-            checkpoint = last;
             progress(
                 checkpoint.min(head).saturating_sub(start),
                 head.saturating_sub(start),
@@ -166,10 +202,12 @@ impl<M: ReadModel> Projector<M> {
         self.catch_up(progress).await
     }
 
-    /// Writes one batch's changes and checkpoint in one transaction.
-    async fn apply(&self, batch: &[EventEnvelope]) -> Result<(), Error> {
+    /// Writes one batch's changes and moves the checkpoint from `from` to
+    /// the batch's last position, in one transaction, if nothing moved it
+    /// meanwhile.
+    async fn apply(&self, from: u64, batch: &[EventEnvelope]) -> Result<Applied, Error> {
         let Some(last) = batch.last().map(|e| e.position) else {
-            return Ok(());
+            return Ok(Applied::Yes(from));
         };
         let mut changes = Vec::new();
         for event in batch {
@@ -189,9 +227,11 @@ impl<M: ReadModel> Projector<M> {
                 }
             }
         }
-        sink::commit(&self.store, &self.checkpoint_name(), changes, last).await?;
+        if !sink::commit(&self.store, &self.checkpoint_name(), changes, from, last).await? {
+            return Ok(Applied::CheckpointMoved);
+        }
         self.set(ProjectorState::Running, last);
-        Ok(())
+        Ok(Applied::Yes(last))
     }
 
     async fn failed(&self, error: &Error, attempts: u32) {

@@ -3,7 +3,14 @@
 
 use crate::{Cell, Change, Error};
 use maos_store::Store;
+use rusqlite::OptionalExtension;
 use sqlx::postgres::PgConnection;
+
+/// A projection's checkpoint, read in the transaction that will move it.
+const SQLITE_CURRENT: &str = "SELECT position FROM maos_checkpoints WHERE name = $1";
+const POSTGRES_CLAIM: &str = "INSERT INTO maos_checkpoints (name, position, updated_at) VALUES ($1, 0, now()) \
+     ON CONFLICT (name) DO NOTHING";
+const POSTGRES_LOCK: &str = "SELECT position FROM maos_checkpoints WHERE name = $1 FOR UPDATE";
 
 /// Moves a projection's checkpoint, in the transaction that wrote its rows.
 const SQLITE_CHECKPOINT: &str = "INSERT INTO maos_checkpoints (name, position, updated_at) VALUES ($1, $2, $3) \
@@ -11,19 +18,32 @@ const SQLITE_CHECKPOINT: &str = "INSERT INTO maos_checkpoints (name, position, u
 const POSTGRES_CHECKPOINT: &str = "INSERT INTO maos_checkpoints (name, position, updated_at) VALUES ($1, $2, now()) \
      ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at";
 
-/// Writes `changes` and sets checkpoint `name` to `position`, atomically.
+/// Writes `changes` and moves checkpoint `name` from `from` to `to`,
+/// atomically — but only if the checkpoint is still at `from` inside the
+/// transaction. Returns whether it applied: `false` means another run of
+/// this projector moved the checkpoint first (nothing was written).
 pub(crate) async fn commit(
     store: &Store,
     name: &str,
     changes: Vec<Change>,
-    position: u64,
-) -> Result<(), Error> {
-    let position = i64::try_from(position).unwrap_or(i64::MAX);
+    from: u64,
+    to: u64,
+) -> Result<bool, Error> {
+    let from = i64::try_from(from).unwrap_or(i64::MAX);
+    let to = i64::try_from(to).unwrap_or(i64::MAX);
     match store {
         Store::Sqlite(sqlite) => {
             let name = name.to_owned();
-            sqlite
+            let applied = sqlite
                 .write(move |c| {
+                    let current: i64 = c
+                        .prepare_cached(SQLITE_CURRENT)?
+                        .query_row([&name], |r| r.get(0))
+                        .optional()?
+                        .unwrap_or(0);
+                    if current != from {
+                        return Ok(false);
+                    }
                     for change in &changes {
                         let params: Vec<Box<dyn rusqlite::ToSql>> =
                             change.params().into_iter().map(sqlite_value).collect();
@@ -32,25 +52,38 @@ pub(crate) async fn commit(
                     }
                     let now = chrono::Utc::now().timestamp_micros();
                     c.prepare_cached(SQLITE_CHECKPOINT)?
-                        .execute(rusqlite::params![name, position, now])?;
-                    Ok(())
+                        .execute(rusqlite::params![name, to, now])?;
+                    Ok(true)
                 })
                 .await?;
+            Ok(applied)
         }
         Store::Postgres(postgres) => {
             let mut tx = postgres.pool().begin().await?;
+            // The row lock serializes concurrent runs of this projector.
+            sqlx::query(POSTGRES_CLAIM)
+                .bind(name)
+                .execute(&mut *tx)
+                .await?;
+            let current: i64 = sqlx::query_scalar(POSTGRES_LOCK)
+                .bind(name)
+                .fetch_one(&mut *tx)
+                .await?;
+            if current != from {
+                return Ok(false);
+            }
             for change in &changes {
                 execute_postgres(&mut tx, change).await?;
             }
             sqlx::query(POSTGRES_CHECKPOINT)
                 .bind(name)
-                .bind(position)
+                .bind(to)
                 .execute(&mut *tx)
                 .await?;
             tx.commit().await?;
+            Ok(true)
         }
     }
-    Ok(())
 }
 
 /// Empties `tables` and removes checkpoint `name`, atomically.

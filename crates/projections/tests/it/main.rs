@@ -1,0 +1,40 @@
+//! The read side on real databases: every test body runs on SQLite (a fresh
+//! file) and on PostgreSQL (a fresh database).
+
+mod audit;
+mod exactly_once;
+mod rebuild;
+mod support;
+
+macro_rules! on_both_backends {
+    ($($module:ident :: $name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let store = crate::support::sqlite().await;
+                    crate::$module::$name(&store).await;
+                    crate::support::cleanup(store).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    let store = crate::support::postgres().await;
+                    crate::$module::$name(&store).await;
+                    crate::support::cleanup(store).await;
+                }
+            )+
+        }
+    };
+}
+
+on_both_backends!(
+    audit::it_answers_every_filter,
+    audit::the_causation_tree_of_a_completion_leads_back_to_the_submission,
+    audit::bad_queries_get_precise_errors,
+    rebuild::rebuilding_gives_the_rows_incremental_projection_gave,
+    exactly_once::a_projector_stopped_mid_run_applies_every_event_exactly_once,
+);
