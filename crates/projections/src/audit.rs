@@ -2,6 +2,7 @@
 //! correlation, causation, user, time), the queries over it, and the
 //! causation tree of an event.
 
+use crate::db::{self, check_limit, int, text};
 use crate::{Cell, Change, Error, ReadModel};
 use chrono::{DateTime, Utc};
 use maos_domain::{EventEnvelope, TypePattern};
@@ -116,12 +117,7 @@ const COLUMNS: &str =
 
 /// Runs an audit query.
 pub async fn query(store: &Store, q: &AuditQuery) -> Result<AuditPage, Error> {
-    if q.limit == 0 || q.limit > MAX_PAGE {
-        return Err(Error::InvalidQuery(format!(
-            "page size {} is outside 1..={MAX_PAGE}",
-            q.limit
-        )));
-    }
+    let limit = check_limit(q.limit, MAX_PAGE)?;
     if let (Some(from), Some(to)) = (q.from, q.to)
         && from >= to
     {
@@ -160,7 +156,7 @@ pub async fn query(store: &Store, q: &AuditQuery) -> Result<AuditPage, Error> {
     if let Some(to) = q.to {
         bind("recorded_at < ?", Cell::int(to.timestamp_micros()));
     }
-    params.push(Cell::Int(i64::try_from(q.limit).ok()));
+    params.push(Cell::Int(Some(limit)));
     let sql = format!(
         "SELECT {COLUMNS} FROM maos_audit WHERE {} ORDER BY position LIMIT ${}",
         conditions.join(" AND "),
@@ -234,51 +230,32 @@ pub async fn causation_tree(store: &Store, event_id: Uuid) -> Result<Option<Caus
 }
 
 async fn fetch(store: &Store, sql: String, params: Vec<Cell>) -> Result<Vec<AuditEntry>, Error> {
-    match store {
-        Store::Sqlite(sqlite) => {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for cell in params {
-                query = match cell {
-                    Cell::Int(v) => query.bind(v),
-                    Cell::Text(v) => query.bind(v),
-                };
-            }
-            let rows = query.fetch_all(sqlite.readers()).await?;
-            rows.iter().map(decode).collect()
-        }
-        Store::Postgres(postgres) => {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for cell in params {
-                query = match cell {
-                    Cell::Int(v) => query.bind(v),
-                    Cell::Text(v) => query.bind(v),
-                };
-            }
-            let rows = query.fetch_all(postgres.pool()).await?;
-            rows.iter().map(decode).collect()
-        }
-    }
+    db::fetch(store, sql, params)
+        .await?
+        .iter()
+        .map(|row| decode(row))
+        .collect()
 }
 
-fn decode<R>(row: &R) -> Result<AuditEntry, Error>
-where
-    R: sqlx::Row,
-    usize: sqlx::ColumnIndex<R>,
-    for<'r> i64: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> String: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
-{
+fn decode(row: &[Cell]) -> Result<AuditEntry, Error> {
     let corrupt = |what: &str| Error::InvalidQuery(format!("corrupt audit row: {what}"));
-    let uuid = |s: String| s.parse::<Uuid>().map_err(|_| corrupt("uuid"));
+    let uuid = |cell: &Cell| {
+        text(cell)
+            .and_then(|s| s.parse::<Uuid>().ok())
+            .ok_or_else(|| corrupt("uuid"))
+    };
     Ok(AuditEntry {
-        position: u64::try_from(row.try_get::<i64, _>(0)?).unwrap_or(0),
-        id: uuid(row.try_get(1)?)?,
-        stream: row.try_get(2)?,
-        event_type: row.try_get(3)?,
-        correlation_id: uuid(row.try_get(4)?)?,
-        causation_id: row.try_get::<Option<String>, _>(5)?.map(uuid).transpose()?,
-        user_id: row.try_get(6)?,
-        recorded_at: DateTime::from_timestamp_micros(row.try_get(7)?)
+        position: int(&row[0])
+            .and_then(|p| u64::try_from(p).ok())
+            .ok_or_else(|| corrupt("position"))?,
+        id: uuid(&row[1])?,
+        stream: text(&row[2]).ok_or_else(|| corrupt("stream"))?,
+        event_type: text(&row[3]).ok_or_else(|| corrupt("type"))?,
+        correlation_id: uuid(&row[4])?,
+        causation_id: text(&row[5]).map(|_| uuid(&row[5])).transpose()?,
+        user_id: text(&row[6]),
+        recorded_at: int(&row[7])
+            .and_then(DateTime::from_timestamp_micros)
             .ok_or_else(|| corrupt("time"))?,
     })
 }

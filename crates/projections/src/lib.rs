@@ -12,7 +12,9 @@
 //! rebuild produces exactly the rows incremental projection produced.
 
 pub mod audit;
+pub mod board;
 mod change;
+mod db;
 mod error;
 mod projector;
 mod sink;

@@ -2,6 +2,7 @@
 //! file) and on PostgreSQL (a fresh database).
 
 mod audit;
+mod board;
 mod exactly_once;
 mod rebuild;
 mod support;
@@ -35,6 +36,7 @@ on_both_backends!(
     audit::it_answers_every_filter,
     audit::the_causation_tree_of_a_completion_leads_back_to_the_submission,
     audit::bad_queries_get_precise_errors,
+    board::the_board_follows_workflows_and_agents,
     rebuild::rebuilding_gives_the_rows_incremental_projection_gave,
     exactly_once::a_projector_stopped_mid_run_applies_every_event_exactly_once,
 );

@@ -1,9 +1,16 @@
 use crate::exactly_once::{EventCounter, counts, create_counts_table};
 use maos_domain::Metadata;
 use maos_projections::audit::AuditLog;
+use maos_projections::board::WorkflowBoard;
 use maos_projections::{Projector, ProjectorConfig};
 use maos_store::{EventStore, ExpectedVersion, NewEvent, Store};
 use uuid::Uuid;
+
+const BOARD_TABLES: [(&str, &str); 3] = [
+    ("maos_workflows", "workflow_id"),
+    ("maos_tasks", "workflow_id, task_id"),
+    ("maos_attempts", "workflow_id, task_id, attempt"),
+];
 
 /// A small deterministic generator (splitmix64), so a failing history can
 /// be replayed from its seed.
@@ -76,6 +83,7 @@ pub async fn rebuilding_gives_the_rows_incremental_projection_gave(store: &Store
         for _ in 0..3 {
             let appends = 5 + rng.below(20);
             random_history(store, &mut rng, appends).await;
+            crate::audit::run_workflow(store, "carol", Uuid::now_v7()).await;
             let config = ProjectorConfig {
                 batch_size: 1 + rng.below(9) as usize,
                 ..Default::default()
@@ -84,13 +92,21 @@ pub async fn rebuilding_gives_the_rows_incremental_projection_gave(store: &Store
                 .catch_up(|_, _| {})
                 .await
                 .unwrap();
-            Projector::new(store.clone(), EventCounter, config)
+            Projector::new(store.clone(), EventCounter, config.clone())
+                .catch_up(|_, _| {})
+                .await
+                .unwrap();
+            Projector::new(store.clone(), WorkflowBoard, config)
                 .catch_up(|_, _| {})
                 .await
                 .unwrap();
         }
         let audit_incremental = crate::support::rows(store, "maos_audit", "position").await;
         let counts_incremental = counts(store).await;
+        let mut board_incremental = Vec::new();
+        for (table, order) in BOARD_TABLES {
+            board_incremental.push(crate::support::rows(store, table, order).await);
+        }
         let mut progress = Vec::new();
         let head = store.head_position().await.unwrap();
         let rebuilt = Projector::new(store.clone(), AuditLog, ProjectorConfig::default())
@@ -101,6 +117,18 @@ pub async fn rebuilding_gives_the_rows_incremental_projection_gave(store: &Store
             .rebuild(|_, _| {})
             .await
             .unwrap();
+        Projector::new(store.clone(), WorkflowBoard, ProjectorConfig::default())
+            .rebuild(|_, _| {})
+            .await
+            .unwrap();
+        for ((table, order), incremental) in BOARD_TABLES.iter().zip(&board_incremental) {
+            let rebuilt = crate::support::rows(store, table, order).await;
+            assert_eq!(&rebuilt, incremental, "{table}, seed {seed} round {round}");
+        }
+        assert!(
+            !board_incremental[1].is_empty(),
+            "the runs put tasks on the board"
+        );
         assert_eq!(rebuilt, head);
         assert_eq!(
             progress.last(),
