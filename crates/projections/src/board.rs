@@ -232,6 +232,7 @@ impl Rows<'_> {
             E::TaskEscalated(e) => self.task(&e.task_id, vec![status("escalated")]),
             E::TaskSkipped(e) => self.task(&e.task_id, vec![status("skipped")]),
             E::TaskCancelled(e) => self.task(&e.task_id, vec![status("cancelled")]),
+            E::TaskCarriedOver(e) => self.task(&e.task_id, vec![status("completed")]),
             E::TaskProgressed(_) | E::TaskResultRejected(_) => {}
         }
     }
@@ -449,6 +450,21 @@ pub struct AgentStats {
     pub p95_duration_ms: Option<i64>,
     /// Attempts the agent holds now.
     pub load: u64,
+}
+
+impl AgentStats {
+    /// The record DELEGATE's scoring takes as an agent's history on this
+    /// capability (a time-out counts as a failure).
+    pub fn history(&self) -> maos_domain::scoring::History {
+        maos_domain::scoring::History {
+            completed: self.completed,
+            failed: self.failed + self.timed_out,
+            mean_duration_ms: self
+                .mean_duration_ms
+                .and_then(|ms| u64::try_from(ms).ok())
+                .unwrap_or(0),
+        }
+    }
 }
 
 /// Stats per agent and capability (of one agent, if given), in agent and

@@ -10,6 +10,12 @@ pub enum Error {
     /// back-off and never applied half-way.
     #[error("read model {model} panicked at position {position}")]
     ModelPanicked { model: &'static str, position: u64 },
+    /// A stored event that does not decode as its type says.
+    #[error("event at position {position} does not decode: {reason}")]
+    Corrupt { position: u64, reason: String },
+    /// The domain refused the command (e.g. a fork of a fork's own id).
+    #[error(transparent)]
+    Refused(#[from] maos_domain::Error),
     /// A query that can't be answered as asked.
     #[error("invalid query: {0}")]
     InvalidQuery(String),

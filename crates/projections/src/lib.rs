@@ -16,6 +16,7 @@ pub mod board;
 mod change;
 mod db;
 mod error;
+pub mod history;
 mod projector;
 mod sink;
 

@@ -48,6 +48,10 @@ fn workflow_samples() -> Vec<WorkflowEvent> {
                 tasks: vec![task_spec()],
             },
             submitted_at: at(),
+            forked_from: Some(ForkOrigin {
+                workflow_id: WorkflowId(Uuid::from_u128(8)),
+                version: 12,
+            }),
         }
         .into(),
         WorkflowStarted { started_at: at() }.into(),
@@ -186,6 +190,16 @@ fn workflow_samples() -> Vec<WorkflowEvent> {
         TaskCancelled {
             task_id: task_id.clone(),
             reason: "workflow cancelled".into(),
+        }
+        .into(),
+        TaskCarriedOver {
+            task_id: task_id.clone(),
+            output: serde_json::json!({"artifact": "target/app"}),
+            usage: Usage {
+                tokens_in: 1,
+                tokens_out: 2,
+                cost_micros: 3,
+            },
         }
         .into(),
         TaskResultRejected {

@@ -78,4 +78,14 @@ pub enum WorkflowCommand {
     },
     /// Stop the workflow; running attempts are abandoned.
     Cancel { reason: String, now: DateTime<Utc> },
+    /// Start a new workflow from `origin`'s state at a checkpoint: tasks
+    /// completed there keep their outputs and do not run again; the rest
+    /// run anew.
+    Fork {
+        workflow_id: WorkflowId,
+        origin: super::events::ForkOrigin,
+        /// The origin's state at `origin.version`.
+        at_origin: Box<super::state::WorkflowState>,
+        now: DateTime<Utc>,
+    },
 }

@@ -37,6 +37,7 @@ pub fn decide(
                 workflow_id,
                 spec,
                 submitted_at: now,
+                forked_from: None,
             });
             d.push(ev::WorkflowStarted { started_at: now });
             d.ready_unblocked_tasks();
@@ -169,6 +170,12 @@ pub fn decide(
             decision,
             now,
         } => resolve(state, task_id, decision, now),
+        C::Fork {
+            workflow_id,
+            origin,
+            at_origin,
+            now,
+        } => fork(state, workflow_id, origin, &at_origin, now),
         C::Cancel { reason, now } => {
             if !matches!(
                 state.status,
@@ -181,6 +188,42 @@ pub fn decide(
             Ok(d.events)
         }
     }
+}
+
+fn fork(
+    state: &WorkflowState,
+    workflow_id: crate::ids::WorkflowId,
+    origin: ev::ForkOrigin,
+    at_origin: &WorkflowState,
+    now: DateTime<Utc>,
+) -> Result<Vec<WorkflowEvent>, Error> {
+    if state.status != WorkflowStatus::NotSubmitted {
+        return Err(Error::WorkflowAlreadySubmitted);
+    }
+    if at_origin.status == WorkflowStatus::NotSubmitted {
+        return Err(Error::WorkflowNotSubmitted);
+    }
+    let spec = at_origin.spec();
+    validate_spec(&spec)?;
+    let mut d = Decision::new(state);
+    d.push(ev::WorkflowSubmitted {
+        workflow_id,
+        spec,
+        submitted_at: now,
+        forked_from: Some(origin),
+    });
+    d.push(ev::WorkflowStarted { started_at: now });
+    for (task_id, task) in &at_origin.tasks {
+        if task.status == TaskStatus::Completed {
+            d.push(ev::TaskCarriedOver {
+                task_id: task_id.clone(),
+                output: task.output.clone().unwrap_or(serde_json::Value::Null),
+                usage: task.usage,
+            });
+        }
+    }
+    d.after_task_done(now);
+    Ok(d.events)
 }
 
 fn assign(

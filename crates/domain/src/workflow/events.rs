@@ -34,6 +34,7 @@ event_enum! {
         TaskSkipped(TaskSkipped) => "workflows.task.skipped",
         TaskCancelled(TaskCancelled) => "workflows.task.cancelled",
         TaskResultRejected(TaskResultRejected) => "workflows.task.result_rejected",
+        TaskCarriedOver(TaskCarriedOver) => "workflows.task.carried_over",
     }
 }
 
@@ -43,6 +44,17 @@ pub struct WorkflowSubmitted {
     pub workflow_id: WorkflowId,
     pub spec: WorkflowSpec,
     pub submitted_at: DateTime<Utc>,
+    /// Set when this workflow was forked from another one's checkpoint.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forked_from: Option<ForkOrigin>,
+}
+
+/// The checkpoint a workflow was forked from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ForkOrigin {
+    pub workflow_id: WorkflowId,
+    /// The origin's stream version the fork started from.
+    pub version: u64,
 }
 
 /// The workflow began running: its root tasks follow as `task.ready`.
@@ -261,6 +273,15 @@ pub struct TaskResultRejected {
     pub result: String,
 }
 
+/// A fork took over a task that was completed at its origin: its recorded
+/// output stands and it does not run again.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct TaskCarriedOver {
+    pub task_id: TaskId,
+    pub output: serde_json::Value,
+    pub usage: Usage,
+}
+
 impl WorkflowEvent {
     /// The task this event is about, if it is a task event.
     pub fn task_id(&self) -> Option<&TaskId> {
@@ -279,7 +300,8 @@ impl WorkflowEvent {
             | E::TaskEscalated(TaskEscalated { task_id, .. })
             | E::TaskSkipped(TaskSkipped { task_id, .. })
             | E::TaskCancelled(TaskCancelled { task_id, .. })
-            | E::TaskResultRejected(TaskResultRejected { task_id, .. }) => Some(task_id),
+            | E::TaskResultRejected(TaskResultRejected { task_id, .. })
+            | E::TaskCarriedOver(TaskCarriedOver { task_id, .. }) => Some(task_id),
             E::Submitted(_)
             | E::Started(_)
             | E::Escalated(_)

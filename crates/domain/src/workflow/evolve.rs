@@ -59,6 +59,7 @@ fn apply_workflow_event(state: &mut WorkflowState, event: &WorkflowEvent) {
             state.name = e.spec.name.clone();
             state.input = e.spec.input.clone();
             state.submitted_at = Some(e.submitted_at);
+            state.forked_from = e.forked_from;
             state.tasks = e
                 .spec
                 .tasks
@@ -103,6 +104,10 @@ fn apply_task_event(state: &mut WorkflowState, event: &WorkflowEvent, status: Ta
             task.usage = task.usage.plus(e.usage);
             task.finished_at = Some(e.completed_at);
             end_attempt(task);
+        }
+        E::TaskCarriedOver(e) => {
+            task.output = Some(e.output.clone());
+            task.usage = task.usage.plus(e.usage);
         }
         E::TaskFailed(ev::TaskFailed { error, .. }) => {
             task.failures += 1;

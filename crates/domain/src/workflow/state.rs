@@ -23,6 +23,8 @@ pub struct WorkflowState {
     pub submitted_at: Option<DateTime<Utc>>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
+    /// The checkpoint this workflow was forked from, if any.
+    pub forked_from: Option<super::events::ForkOrigin>,
     /// Events folded so far: the stream version this state is at.
     pub version: u64,
 }

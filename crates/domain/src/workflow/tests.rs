@@ -510,3 +510,58 @@ fn states_survive_a_snapshot_round_trip() {
     let restored: WorkflowState = serde_json::from_value(snapshot).unwrap();
     assert_eq!(restored, state);
 }
+
+#[test]
+fn a_fork_carries_over_completed_tasks_and_runs_the_rest() {
+    let mut history = submitted(vec![task("a", &[]), task("b", &["a"]), task("c", &[])]);
+    history.push(assigned("a", 1, agent(1), at(1)));
+    history.push(completed("a", 1, at(2)));
+    history.push(ready("b"));
+    let origin_state = Workflow::fold(&history);
+    let origin = ForkOrigin {
+        workflow_id: WorkflowId(Uuid::from_u128(1)),
+        version: origin_state.version,
+    };
+    let fork_id = WorkflowId(Uuid::from_u128(2));
+    let events = given::<Workflow>(vec![])
+        .when(WorkflowCommand::Fork {
+            workflow_id: fork_id,
+            origin,
+            at_origin: Box::new(origin_state),
+            now: at(10),
+        })
+        .events();
+    let WorkflowEvent::Submitted(first) = &events[0] else {
+        panic!("a fork starts with its submission, got {:?}", events[0]);
+    };
+    assert_eq!(
+        first.forked_from,
+        Some(origin),
+        "the fork's first event names its origin"
+    );
+    let state = Workflow::fold(&events);
+    let status = |id: &str| state.tasks[&TaskId::from(id)].status;
+    assert_eq!(status("a"), TaskStatus::Completed);
+    assert_eq!(
+        state.tasks[&TaskId::from("a")].output,
+        Some(json!({ "done": "a" }))
+    );
+    assert_eq!(
+        (status("b"), status("c")),
+        (TaskStatus::Ready, TaskStatus::Ready)
+    );
+    assert_eq!(state.status, WorkflowStatus::Running);
+    // `a` is never assigned again in the fork.
+    given::<Workflow>(events)
+        .when(WorkflowCommand::AssignTask {
+            task_id: "a".into(),
+            agent_id: agent(1),
+            candidates: candidates(agent(1)),
+            now: at(11),
+        })
+        .then_error(Error::IllegalTaskTransition {
+            task: "a".into(),
+            status: TaskStatus::Completed,
+            action: "assign",
+        });
+}

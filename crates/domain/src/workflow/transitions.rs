@@ -81,6 +81,7 @@ impl TaskStatus {
             (S::Assigned, E::TaskStarted(_)) => Some(S::Running),
             (s @ (S::Assigned | S::Running), E::TaskProgressed(_)) => Some(s),
             (S::Assigned | S::Running | S::Escalated, E::TaskCompleted(_)) => Some(S::Completed),
+            (S::Pending, E::TaskCarriedOver(_)) => Some(S::Completed),
             (S::Assigned | S::Running, E::TaskFailed(_) | E::TaskTimedOut(_)) => Some(S::Failed),
             (S::Failed, E::TaskRetryScheduled(_)) => Some(S::RetryWaiting),
             (S::Assigned | S::Running, E::TaskReassigned(_)) => Some(S::Ready),

@@ -25,7 +25,7 @@ fn candidates(agent: AgentId) -> Vec<maos_domain::scoring::CandidateScore> {
 
 /// Two tasks: `a` fails on agent 1 and completes on agent 2 after a retry;
 /// `b` is still running on agent 1.
-async fn run_with_a_retry(store: &Store, one: AgentId, two: AgentId) -> WorkflowId {
+pub async fn run_with_a_retry(store: &Store, one: AgentId, two: AgentId) -> WorkflowId {
     let id = WorkflowId(Uuid::now_v7());
     let t0 = DateTime::<Utc>::from_timestamp(1_763_719_200, 0).unwrap();
     let at = |s: i64| t0 + TimeDelta::seconds(s);
@@ -184,6 +184,11 @@ pub async fn the_board_follows_workflows_and_agents(store: &Store) {
         (1, Some(1000), Some(3_000))
     );
     assert_eq!(stats[0].p95_duration_ms, Some(3_000));
+    let history = stats[0].history();
+    assert_eq!(
+        (history.completed, history.failed, history.mean_duration_ms),
+        (1, 0, 3_000)
+    );
 
     // Filters and pages over the whole board.
     let running = board::tasks(

@@ -4,6 +4,7 @@
 mod audit;
 mod board;
 mod exactly_once;
+mod history;
 mod rebuild;
 mod support;
 
@@ -37,6 +38,8 @@ on_both_backends!(
     audit::the_causation_tree_of_a_completion_leads_back_to_the_submission,
     audit::bad_queries_get_precise_errors,
     board::the_board_follows_workflows_and_agents,
+    history::state_as_of_any_point_equals_the_fold,
+    history::a_fork_reruns_only_the_tasks_not_completed_at_the_fork_point,
     rebuild::rebuilding_gives_the_rows_incremental_projection_gave,
     exactly_once::a_projector_stopped_mid_run_applies_every_event_exactly_once,
 );

@@ -1,0 +1,141 @@
+//! A workflow's history: its checkpoints (its state after each of its
+//! events), its state "as of" a version, a global position or a time, and
+//! forks of it.
+//!
+//! State as of a point is the domain's `evolve` folded over the stream up
+//! to that point, read from the log itself, so it is the state the workflow
+//! had then by definition.
+
+use crate::Error;
+use crate::db::check_limit;
+use chrono::{DateTime, Utc};
+use maos_domain::workflow::{self, ForkOrigin, WorkflowCommand, WorkflowEvent, WorkflowState};
+use maos_domain::{EventEnvelope, Metadata, WorkflowId};
+use maos_store::{EventStore, ExpectedVersion, NewEvent};
+
+/// Most checkpoints listed per page.
+pub const MAX_PAGE: usize = 1_000;
+/// Events read per page while folding.
+const FOLD_PAGE: usize = 1_000;
+
+/// A point in a workflow's history.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AsOf {
+    /// After the workflow's event with this stream version.
+    Version(u64),
+    /// After every event of the workflow at or before this global position.
+    Position(u64),
+    /// After every event of the workflow recorded at or before this time.
+    Time(DateTime<Utc>),
+}
+
+impl AsOf {
+    fn includes(&self, event: &EventEnvelope) -> bool {
+        match *self {
+            AsOf::Version(v) => event.version <= v,
+            AsOf::Position(p) => event.position <= p,
+            AsOf::Time(t) => event.timestamp <= t,
+        }
+    }
+}
+
+/// One checkpoint: the workflow's state right after this event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    pub version: u64,
+    pub position: u64,
+    pub event_type: String,
+    pub recorded_at: DateTime<Utc>,
+}
+
+/// A page of a workflow's checkpoints after `after_version`.
+pub async fn checkpoints(
+    store: &impl EventStore,
+    workflow: WorkflowId,
+    after_version: u64,
+    limit: usize,
+) -> Result<Vec<Checkpoint>, Error> {
+    let limit = usize::try_from(check_limit(limit, MAX_PAGE)?).unwrap_or(MAX_PAGE);
+    let events = store
+        .read_stream(&workflow.stream(), after_version, limit)
+        .await?;
+    Ok(events
+        .into_iter()
+        .map(|e| Checkpoint {
+            version: e.version,
+            position: e.position,
+            event_type: e.event_type,
+            recorded_at: e.timestamp,
+        })
+        .collect())
+}
+
+/// The workflow's state as of `as_of`; `None` if it had no events by then.
+pub async fn state_as_of(
+    store: &impl EventStore,
+    workflow: WorkflowId,
+    as_of: AsOf,
+) -> Result<Option<WorkflowState>, Error> {
+    let stream = workflow.stream();
+    let mut state = WorkflowState::default();
+    let mut after = 0;
+    'pages: loop {
+        let page = store.read_stream(&stream, after, FOLD_PAGE).await?;
+        if page.is_empty() {
+            break;
+        }
+        for envelope in &page {
+            if !as_of.includes(envelope) {
+                break 'pages;
+            }
+            let event =
+                WorkflowEvent::from_parts(&envelope.event_type, &envelope.data).map_err(|e| {
+                    Error::Corrupt {
+                        position: envelope.position,
+                        reason: e.to_string(),
+                    }
+                })?;
+            state = workflow::evolve(state, &event);
+            after = envelope.version;
+        }
+    }
+    Ok((state.version > 0).then_some(state))
+}
+
+/// Starts workflow `new` from `origin`'s checkpoint at `as_of`: tasks
+/// completed there keep their outputs and do not run again; the others run
+/// anew. The fork's first event names its origin. Returns the origin
+/// version forked from.
+pub async fn fork(
+    store: &impl EventStore,
+    origin: WorkflowId,
+    as_of: AsOf,
+    new: WorkflowId,
+    metadata: Metadata,
+    now: DateTime<Utc>,
+) -> Result<u64, Error> {
+    let Some(at_origin) = state_as_of(store, origin, as_of).await? else {
+        return Err(Error::InvalidQuery(format!(
+            "workflow {origin} has no events at {as_of:?}"
+        )));
+    };
+    let version = at_origin.version;
+    let command = WorkflowCommand::Fork {
+        workflow_id: new,
+        origin: ForkOrigin {
+            workflow_id: origin,
+            version,
+        },
+        at_origin: Box::new(at_origin),
+        now,
+    };
+    let events = workflow::decide(&WorkflowState::default(), command).map_err(Error::Refused)?;
+    let new_events: Vec<NewEvent> = events
+        .iter()
+        .map(|e| NewEvent::from_domain(e, metadata.clone()))
+        .collect();
+    store
+        .append(&new.stream(), ExpectedVersion::NoStream, new_events)
+        .await?;
+    Ok(version)
+}

@@ -1,0 +1,167 @@
+use crate::board::run_with_a_retry;
+use maos_domain::workflow::{self, TaskStatus, WorkflowEvent};
+use maos_domain::{AgentId, Metadata, TaskId, WorkflowId};
+use maos_projections::board::{self, TaskQuery, WorkflowBoard};
+use maos_projections::history::{self, AsOf};
+use maos_projections::{Error, Projector, ProjectorConfig};
+use maos_store::{EventStore, Store};
+use uuid::Uuid;
+
+/// State "as of" every version, every position and every recorded time of
+/// a run equals folding the run's events up to that point with `evolve`.
+pub async fn state_as_of_any_point_equals_the_fold(store: &Store) {
+    let id = run_with_a_retry(store, AgentId(Uuid::now_v7()), AgentId(Uuid::now_v7())).await;
+    // Another workflow interleaved in the global log.
+    crate::audit::run_workflow(store, "dave", Uuid::now_v7()).await;
+    let envelopes = store.read_stream(&id.stream(), 0, 1000).await.unwrap();
+    let events: Vec<WorkflowEvent> = envelopes
+        .iter()
+        .map(|e| WorkflowEvent::from_parts(&e.event_type, &e.data).unwrap())
+        .collect();
+    let fold_while = |keep: &dyn Fn(&maos_domain::EventEnvelope) -> bool| {
+        let upto: Vec<&WorkflowEvent> = envelopes
+            .iter()
+            .zip(&events)
+            .filter(|(e, _)| keep(e))
+            .map(|(_, ev)| ev)
+            .collect();
+        (!upto.is_empty()).then(|| {
+            upto.into_iter()
+                .fold(workflow::WorkflowState::default(), workflow::evolve)
+        })
+    };
+    for e in &envelopes {
+        let by_version = history::state_as_of(store, id, AsOf::Version(e.version))
+            .await
+            .unwrap();
+        assert_eq!(
+            by_version,
+            fold_while(&|x| x.version <= e.version),
+            "version {}",
+            e.version
+        );
+        let by_position = history::state_as_of(store, id, AsOf::Position(e.position))
+            .await
+            .unwrap();
+        assert_eq!(
+            by_position,
+            fold_while(&|x| x.position <= e.position),
+            "position {}",
+            e.position
+        );
+        let by_time = history::state_as_of(store, id, AsOf::Time(e.timestamp))
+            .await
+            .unwrap();
+        assert_eq!(
+            by_time,
+            fold_while(&|x| x.timestamp <= e.timestamp),
+            "time {}",
+            e.timestamp
+        );
+    }
+    // A time in the middle of the run: between two appends.
+    let middle = envelopes[envelopes.len() / 2].timestamp;
+    let state = history::state_as_of(store, id, AsOf::Time(middle))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(state.version > 0 && state.version < envelopes.len() as u64);
+    let before = envelopes[0].timestamp - chrono::TimeDelta::microseconds(1);
+    assert_eq!(
+        history::state_as_of(store, id, AsOf::Time(before))
+            .await
+            .unwrap(),
+        None
+    );
+    let listed = history::checkpoints(store, id, 0, 1000).await.unwrap();
+    assert_eq!(listed.len(), envelopes.len());
+    assert!(listed.windows(2).all(|w| w[0].version + 1 == w[1].version));
+    assert!(matches!(
+        history::checkpoints(store, id, 0, 0).await,
+        Err(Error::InvalidQuery(_))
+    ));
+}
+
+/// A fork from a checkpoint where task `a` had completed and `b` was
+/// running: the fork names its origin, keeps `a`'s output, and only `b`
+/// becomes ready to run again.
+pub async fn a_fork_reruns_only_the_tasks_not_completed_at_the_fork_point(store: &Store) {
+    let origin = run_with_a_retry(store, AgentId(Uuid::now_v7()), AgentId(Uuid::now_v7())).await;
+    let at_origin = history::state_as_of(store, origin, AsOf::Version(u64::MAX))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        at_origin.tasks[&TaskId::from("a")].status,
+        TaskStatus::Completed
+    );
+    assert_eq!(
+        at_origin.tasks[&TaskId::from("b")].status,
+        TaskStatus::Running
+    );
+
+    let fork = WorkflowId(Uuid::now_v7());
+    let version = history::fork(
+        store,
+        origin,
+        AsOf::Version(u64::MAX),
+        fork,
+        Metadata::new(Uuid::now_v7()),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap();
+    assert_eq!(version, at_origin.version);
+    let first = &store.read_stream(&fork.stream(), 0, 1).await.unwrap()[0];
+    assert_eq!(first.event_type, "workflows.workflow.submitted");
+    assert_eq!(
+        first.data["forked_from"]["workflow_id"],
+        origin.0.to_string()
+    );
+    assert_eq!(first.data["forked_from"]["version"], version);
+
+    let state = history::state_as_of(store, fork, AsOf::Version(u64::MAX))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        state.tasks[&TaskId::from("a")].status,
+        TaskStatus::Completed
+    );
+    assert_eq!(
+        state.tasks[&TaskId::from("a")].output,
+        at_origin.tasks[&TaskId::from("a")].output
+    );
+    assert_eq!(state.tasks[&TaskId::from("b")].status, TaskStatus::Ready);
+
+    Projector::new(store.clone(), WorkflowBoard, ProjectorConfig::default())
+        .catch_up(|_, _| {})
+        .await
+        .unwrap();
+    let rows = board::tasks(
+        store,
+        &TaskQuery {
+            workflow_id: Some(fork),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let view: Vec<(&str, &str)> = rows
+        .iter()
+        .map(|r| (r.task_id.as_str(), r.status.as_str()))
+        .collect();
+    assert_eq!(view, [("a", "completed"), ("b", "ready")]);
+
+    let err = history::fork(
+        store,
+        WorkflowId(Uuid::now_v7()),
+        AsOf::Version(3),
+        WorkflowId(Uuid::now_v7()),
+        Metadata::new(Uuid::now_v7()),
+        chrono::Utc::now(),
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(err, Error::InvalidQuery(_)), "{err}");
+}
