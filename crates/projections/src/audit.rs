@@ -172,6 +172,41 @@ pub async fn query(store: &Store, q: &AuditQuery) -> Result<AuditPage, Error> {
     })
 }
 
+/// Writes every event the query matches (all pages from
+/// `q.after_position`), as full envelopes, one JSON object per line.
+/// Returns how many were written.
+pub async fn export_json_lines(
+    store: &Store,
+    q: &AuditQuery,
+    out: &mut impl std::io::Write,
+) -> Result<u64, Error> {
+    use maos_store::EventStore;
+    let mut q = q.clone();
+    let mut written = 0;
+    loop {
+        let page = query(store, &q).await?;
+        let (Some(first), Some(last)) = (page.entries.first(), page.entries.last()) else {
+            return Ok(written);
+        };
+        // The page's positions ascend: read that stretch of the log once.
+        let span = usize::try_from(last.position - first.position + 1).unwrap_or(usize::MAX);
+        let events = store.read_all(first.position - 1, span).await?;
+        let wanted: std::collections::HashSet<u64> =
+            page.entries.iter().map(|e| e.position).collect();
+        for event in events.iter().filter(|e| wanted.contains(&e.position)) {
+            let line =
+                serde_json::to_string(event).map_err(|e| Error::InvalidQuery(e.to_string()))?;
+            writeln!(out, "{line}")
+                .map_err(|e| Error::InvalidQuery(format!("cannot write the export: {e}")))?;
+            written += 1;
+        }
+        match page.next_after {
+            Some(after) => q.after_position = after,
+            None => return Ok(written),
+        }
+    }
+}
+
 /// The causation tree of the event with id `event_id`, or `None` if the
 /// audit log has no such event.
 pub async fn causation_tree(store: &Store, event_id: Uuid) -> Result<Option<CausationTree>, Error> {

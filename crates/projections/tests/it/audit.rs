@@ -279,3 +279,31 @@ pub async fn bad_queries_get_precise_errors(store: &Store) {
         "{err}"
     );
 }
+
+pub async fn an_export_writes_the_matching_envelopes_as_json_lines(store: &Store) {
+    run_workflow(store, "alice", Uuid::now_v7()).await;
+    let c = Uuid::now_v7();
+    run_workflow(store, "bob", c).await;
+    project(store).await;
+    let q = AuditQuery {
+        correlation_id: Some(c),
+        limit: 3,
+        ..Default::default()
+    };
+    let mut out = Vec::new();
+    let written = audit::export_json_lines(store, &q, &mut out).await.unwrap();
+    let lines: Vec<maos_domain::EventEnvelope> = String::from_utf8(out)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let expected: Vec<maos_domain::EventEnvelope> = store
+        .read_all(0, 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.metadata.correlation_id == c)
+        .collect();
+    assert_eq!(written, expected.len() as u64);
+    assert_eq!(lines, expected);
+}

@@ -108,3 +108,88 @@ pub async fn a_projector_stopped_mid_run_applies_every_event_exactly_once(store:
         .collect();
     assert_eq!(counts(store).await, expected, "after {stops} stops");
 }
+
+/// Fails (panics) on every event while `broken` is set.
+pub struct Flaky {
+    pub broken: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl ReadModel for Flaky {
+    fn name(&self) -> &'static str {
+        "test_flaky"
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &["test_counts"]
+    }
+
+    fn changes(&self, event: &EventEnvelope, out: &mut Vec<Change>) {
+        assert!(
+            !self.broken.load(std::sync::atomic::Ordering::SeqCst),
+            "flaky model is broken"
+        );
+        EventCounter.changes(event, out);
+    }
+}
+
+/// A failing projector retries with back-off and does not hold up a
+/// projector running beside it; once it works again it catches up.
+pub async fn a_failing_projector_does_not_stop_the_others(store: &Store) {
+    create_counts_table(store).await;
+    for n in 0..20u32 {
+        let e = NewEvent::new(
+            "tests.thing.made",
+            serde_json::json!({"n": n}),
+            Metadata::new(Uuid::now_v7()),
+        );
+        store
+            .append("test-stream", ExpectedVersion::Any, vec![e])
+            .await
+            .unwrap();
+    }
+    let broken = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let config = ProjectorConfig {
+        initial_backoff: Duration::from_millis(10),
+        max_backoff: Duration::from_millis(50),
+        ..ProjectorConfig::default()
+    };
+    let flaky = Projector::new(
+        store.clone(),
+        Flaky {
+            broken: broken.clone(),
+        },
+        config.clone(),
+    );
+    let mut flaky_status = flaky.status();
+    let audit = Projector::new(store.clone(), maos_projections::audit::AuditLog, config);
+    let mut audit_status = audit.status();
+    let tasks = [tokio::spawn(flaky.run()), tokio::spawn(audit.run())];
+    let wait = Duration::from_secs(30);
+    tokio::time::timeout(wait, audit_status.wait_for(|s| s.checkpoint == 20))
+        .await
+        .unwrap()
+        .unwrap();
+    let retrying = tokio::time::timeout(
+        wait,
+        flaky_status.wait_for(|s| matches!(s.state, maos_projections::ProjectorState::Retrying { attempts, .. } if attempts >= 2)),
+    )
+    .await
+    .expect("the failing projector should be retrying")
+    .unwrap()
+    .clone();
+    assert_eq!(retrying.checkpoint, 0);
+    broken.store(false, std::sync::atomic::Ordering::SeqCst);
+    tokio::time::timeout(wait, flaky_status.wait_for(|s| s.checkpoint == 20))
+        .await
+        .unwrap()
+        .unwrap();
+    for t in tasks {
+        t.abort();
+    }
+    let total = counts(store)
+        .await
+        .into_iter()
+        .find(|r| r.contains("total"))
+        .unwrap();
+    assert!(total.contains("Some(20)"), "{total}");
+}
