@@ -4,6 +4,7 @@
 //! runs as ratios to F.
 
 mod flush;
+mod rebuild_bench;
 mod relay_bench;
 mod stats;
 mod store_bench;
@@ -28,6 +29,9 @@ enum Command {
     /// Relays: events/s to NATS JetStream and to RabbitMQ (with confirms),
     /// and the lag from commit to a subscriber while appends go on.
     Relay(relay_bench::Options),
+    /// Read side: the log folded in memory, every read model rebuilt with
+    /// its writes, state as of a point of a 10,000-event stream.
+    Rebuild(rebuild_bench::Options),
 }
 
 /// Which event store backend to measure.
@@ -52,6 +56,7 @@ fn main() -> anyhow::Result<()> {
     let report = match cli.command {
         Command::Store(options) => runtime.block_on(store_bench::run(options))?,
         Command::Relay(options) => runtime.block_on(relay_bench::run(options))?,
+        Command::Rebuild(options) => runtime.block_on(rebuild_bench::run(options))?,
     };
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())

@@ -56,7 +56,7 @@ pub async fn run(options: Options) -> anyhow::Result<Value> {
 
     eprintln!("measuring flush rate in {}", dir.display());
     let flush_before = flush::measure(&dir, options.flush_samples)?;
-    let (store, postgres_db) = open(&options, &dir).await?;
+    let (store, postgres_db) = open_backend(options.backend, &options.postgres_url, &dir).await?;
 
     eprintln!("single writer, {} s", options.seconds);
     let (single, mut single_latency) = appenders(&store, 1, 1, phase).await?;
@@ -118,32 +118,33 @@ pub async fn run(options: Options) -> anyhow::Result<Value> {
     }))
 }
 
-async fn open(options: &Options, dir: &std::path::Path) -> anyhow::Result<(Store, Option<String>)> {
-    match options.backend {
+pub(crate) async fn open_backend(
+    backend: Backend,
+    postgres_url: &str,
+    dir: &std::path::Path,
+) -> anyhow::Result<(Store, Option<String>)> {
+    match backend {
         Backend::Sqlite => {
             let url = format!("sqlite://{}", dir.join("bench.db").display());
             Ok((Store::open(&url).await?, None))
         }
         Backend::Postgres => {
             let db = format!("maos_bench_{}", Uuid::now_v7().simple());
-            let mut admin = sqlx::postgres::PgConnection::connect(&options.postgres_url)
+            let mut admin = sqlx::postgres::PgConnection::connect(postgres_url)
                 .await
-                .with_context(|| {
-                    format!("cannot connect to PostgreSQL at {}", options.postgres_url)
-                })?;
+                .with_context(|| format!("cannot connect to PostgreSQL at {}", postgres_url))?;
             sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {db}")))
                 .execute(&mut admin)
                 .await?;
-            let base = options
-                .postgres_url
+            let base = postgres_url
                 .rsplit_once('/')
-                .map_or(options.postgres_url.as_str(), |(b, _)| b);
+                .map_or(postgres_url, |(b, _)| b);
             Ok((Store::open(&format!("{base}/{db}")).await?, Some(db)))
         }
     }
 }
 
-async fn drop_database(url: &str, db: &str) -> anyhow::Result<()> {
+pub(crate) async fn drop_database(url: &str, db: &str) -> anyhow::Result<()> {
     let mut admin = sqlx::postgres::PgConnection::connect(url).await?;
     sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
         "DROP DATABASE IF EXISTS {db} WITH (FORCE)"

@@ -4,7 +4,7 @@
 
 /// A typed value of a read-model column (typed even when NULL, as
 /// PostgreSQL needs).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Cell {
     Int(Option<i64>),
     Text(Option<String>),
@@ -40,32 +40,77 @@ pub enum Change {
 impl Change {
     /// The statement, with `$1…$n` in the order of [`Change::params`].
     pub fn sql(&self) -> String {
-        let (table, key, others): (&str, Vec<&str>, Vec<&str>) = match self {
+        let (table, key, others) = self.shape();
+        let columns: Vec<&str> = key.iter().chain(&others).copied().collect();
+        let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
+        format!(
+            "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT ({}) {}",
+            columns.join(", "),
+            placeholders.join(", "),
+            key.join(", "),
+            self.conflict(table, &others)
+        )
+    }
+
+    /// The statement for many rows of this change's shape at once, for
+    /// PostgreSQL: one array parameter per column (`unnest`), in the order
+    /// of [`Change::columns`].
+    pub fn bulk_sql_postgres(&self) -> String {
+        let (table, key, others) = self.shape();
+        let columns: Vec<&str> = key.iter().chain(&others).copied().collect();
+        let arrays: Vec<String> = self
+            .params()
+            .iter()
+            .enumerate()
+            .map(|(i, cell)| match cell {
+                Cell::Int(_) => format!("${}::int8[]", i + 1),
+                Cell::Text(_) => format!("${}::text[]", i + 1),
+            })
+            .collect();
+        format!(
+            "INSERT INTO {table} ({}) SELECT * FROM unnest({}) ON CONFLICT ({}) {}",
+            columns.join(", "),
+            arrays.join(", "),
+            key.join(", "),
+            self.conflict(table, &others)
+        )
+    }
+
+    /// What makes two changes writable in one bulk statement: kind, table,
+    /// columns and column types.
+    pub(crate) fn signature(&self) -> (bool, &'static str, Vec<(&'static str, bool)>) {
+        let params = self.params();
+        let (table, key, others) = self.shape();
+        let columns = key
+            .iter()
+            .chain(&others)
+            .zip(&params)
+            .map(|(name, cell)| (*name, matches!(cell, Cell::Int(_))))
+            .collect();
+        (matches!(self, Change::Upsert { .. }), table, columns)
+    }
+
+    fn shape(&self) -> (&'static str, Vec<&'static str>, Vec<&'static str>) {
+        match self {
             Change::Upsert { table, key, set } => (table, names(key), names(set)),
             Change::Add { table, key, add } => {
                 (table, names(key), add.iter().map(|(n, _)| *n).collect())
             }
-        };
-        let columns: Vec<&str> = key.iter().chain(&others).copied().collect();
-        let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
-        let conflict = if others.is_empty() {
-            "DO NOTHING".to_owned()
-        } else {
-            let assignments: Vec<String> = others
-                .iter()
-                .map(|c| match self {
-                    Change::Upsert { .. } => format!("{c} = excluded.{c}"),
-                    Change::Add { .. } => format!("{c} = {table}.{c} + excluded.{c}"),
-                })
-                .collect();
-            format!("DO UPDATE SET {}", assignments.join(", "))
-        };
-        format!(
-            "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT ({}) {conflict}",
-            columns.join(", "),
-            placeholders.join(", "),
-            key.join(", ")
-        )
+        }
+    }
+
+    fn conflict(&self, table: &str, others: &[&str]) -> String {
+        if others.is_empty() {
+            return "DO NOTHING".to_owned();
+        }
+        let assignments: Vec<String> = others
+            .iter()
+            .map(|c| match self {
+                Change::Upsert { .. } => format!("{c} = excluded.{c}"),
+                Change::Add { .. } => format!("{c} = {table}.{c} + excluded.{c}"),
+            })
+            .collect();
+        format!("DO UPDATE SET {}", assignments.join(", "))
     }
 
     /// The values for the statement's parameters, in order.

@@ -14,6 +14,7 @@
 pub mod audit;
 pub mod board;
 mod change;
+mod compact;
 mod db;
 mod error;
 pub mod history;

@@ -44,7 +44,7 @@ pub(crate) async fn commit(
                     if current != from {
                         return Ok(false);
                     }
-                    for change in &changes {
+                    for change in &crate::compact::compact(changes) {
                         let params: Vec<Box<dyn rusqlite::ToSql>> =
                             change.params().into_iter().map(sqlite_value).collect();
                         c.prepare_cached(&change.sql())?
@@ -72,9 +72,7 @@ pub(crate) async fn commit(
             if current != from {
                 return Ok(false);
             }
-            for change in &changes {
-                execute_postgres(&mut tx, change).await?;
-            }
+            write_postgres(&mut tx, crate::compact::compact(changes)).await?;
             sqlx::query(POSTGRES_CHECKPOINT)
                 .bind(name)
                 .bind(to)
@@ -118,6 +116,69 @@ pub(crate) async fn reset(
                 .await?;
             tx.commit().await?;
         }
+    }
+    Ok(())
+}
+
+/// Writes compacted changes: each group of same-shaped rows as one bulk
+/// statement; in order, one by one, if a row has both kinds of change.
+async fn write_postgres(tx: &mut PgConnection, changes: Vec<Change>) -> Result<(), Error> {
+    let mut rows = std::collections::HashSet::new();
+    let mixed = changes.iter().any(|c| {
+        let (table, key) = match c {
+            Change::Upsert { table, key, .. } | Change::Add { table, key, .. } => (table, key),
+        };
+        !rows.insert((*table, key.clone()))
+    });
+    if mixed {
+        for change in &changes {
+            execute_postgres(&mut *tx, change).await?;
+        }
+        return Ok(());
+    }
+    let mut groups: Vec<Vec<Change>> = Vec::new();
+    let mut by_signature: std::collections::HashMap<_, usize> = std::collections::HashMap::new();
+    for change in changes {
+        let signature = change.signature();
+        match by_signature.get(&signature) {
+            Some(&i) => groups[i].push(change),
+            None => {
+                by_signature.insert(signature, groups.len());
+                groups.push(vec![change]);
+            }
+        }
+    }
+    for group in groups {
+        if group.len() == 1 {
+            execute_postgres(&mut *tx, &group[0]).await?;
+            continue;
+        }
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(group[0].bulk_sql_postgres()));
+        let columns = group[0].params().len();
+        for column in 0..columns {
+            let cells: Vec<Cell> = group.iter().map(|c| c.params()[column].clone()).collect();
+            query = match cells[0] {
+                Cell::Int(_) => query.bind(
+                    cells
+                        .iter()
+                        .map(|c| match c {
+                            Cell::Int(v) => *v,
+                            Cell::Text(_) => None,
+                        })
+                        .collect::<Vec<Option<i64>>>(),
+                ),
+                Cell::Text(_) => query.bind(
+                    cells
+                        .into_iter()
+                        .map(|c| match c {
+                            Cell::Text(v) => v,
+                            Cell::Int(_) => None,
+                        })
+                        .collect::<Vec<Option<String>>>(),
+                ),
+            };
+        }
+        query.execute(&mut *tx).await?;
     }
     Ok(())
 }
