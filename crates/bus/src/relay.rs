@@ -7,7 +7,7 @@ use crate::Error;
 use maos_domain::EventEnvelope;
 use maos_store::EventStore;
 use std::future::Future;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 use tokio::sync::watch;
 
 /// A broker connection that publishes batches with confirmation.
@@ -202,14 +202,12 @@ impl<S: EventStore, P: Publisher> Relay<S, P> {
             },
             checkpoint,
         );
-        let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(16));
-        let wait = self
-            .config
-            .initial_backoff
-            .saturating_mul(factor)
-            .min(self.config.max_backoff);
-        let until = Instant::now() + wait;
-        tokio::time::sleep_until(until.into()).await;
+        let wait = maos_store::backoff(
+            self.config.initial_backoff,
+            self.config.max_backoff,
+            attempts,
+        );
+        tokio::time::sleep(wait).await;
     }
 
     fn set(&self, state: RelayState, checkpoint: u64) {

@@ -244,12 +244,11 @@ impl<M: ReadModel> Projector<M> {
             },
             checkpoint,
         );
-        let factor = 2u32.saturating_pow(attempts.saturating_sub(1).min(16));
-        let wait = self
-            .config
-            .initial_backoff
-            .saturating_mul(factor)
-            .min(self.config.max_backoff);
+        let wait = maos_store::backoff(
+            self.config.initial_backoff,
+            self.config.max_backoff,
+            attempts,
+        );
         tokio::time::sleep(wait).await;
     }
 

@@ -33,6 +33,7 @@
 //! `synchronous_commit=on`.
 
 mod any;
+mod backoff;
 mod error;
 mod event;
 mod group_commit;
@@ -43,6 +44,7 @@ mod subscription;
 mod validate;
 
 pub use any::Store;
+pub use backoff::backoff;
 pub use error::Error;
 pub use event::{AppendResult, ExpectedVersion, NewEvent, Snapshot};
 pub use maos_domain::EventEnvelope;
