@@ -75,39 +75,26 @@ pub async fn rows(store: &Store, table: &str, order: &str) -> Vec<String> {
                 .fetch_all(s.readers())
                 .await
                 .unwrap();
-            rows.iter()
-                .map(|r| format!("{:?}", sqlite_row(r)))
-                .collect()
+            rows.iter().map(|r| format!("{:?}", row_text(r))).collect()
         }
         Store::Postgres(p) => {
             let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
                 .fetch_all(p.pool())
                 .await
                 .unwrap();
-            rows.iter()
-                .map(|r| format!("{:?}", postgres_row(r)))
-                .collect()
+            rows.iter().map(|r| format!("{:?}", row_text(r))).collect()
         }
     }
 }
 
-fn sqlite_row(row: &sqlx::sqlite::SqliteRow) -> Vec<String> {
-    use sqlx::Row;
-    (0..row.len())
-        .map(|i| {
-            row.try_get::<Option<i64>, _>(i)
-                .map(|v| format!("{v:?}"))
-                .or_else(|_| {
-                    row.try_get::<Option<String>, _>(i)
-                        .map(|v| format!("{v:?}"))
-                })
-                .unwrap_or_default()
-        })
-        .collect()
-}
-
-fn postgres_row(row: &sqlx::postgres::PgRow) -> Vec<String> {
-    use sqlx::Row;
+/// A row's columns as text, whatever the backend.
+fn row_text<R>(row: &R) -> Vec<String>
+where
+    R: sqlx::Row,
+    usize: sqlx::ColumnIndex<R>,
+    for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+{
     (0..row.len())
         .map(|i| {
             row.try_get::<Option<i64>, _>(i)
