@@ -1,0 +1,466 @@
+//! `AgentActor`: one per registered agent, under an actix `Supervisor`.
+//!
+//! It owns the agent's stream (registration, updates, health, restarts,
+//! retirement) and runs the attempts it is given with its executor, each
+//! on the multi-threaded runtime. A panicking executor fails its attempt and
+//! stops the actor, which its supervisor restarts (an
+//! `agents.agent.restarted` event); past the restart intensity the actor
+//! gives up for good (`agents.agent.became_unhealthy`).
+
+use crate::Error;
+use crate::agents_file::AgentDefinition;
+use crate::executor::{Executor, Outcome, Progress};
+use crate::messages::*;
+use crate::node::Shared;
+use crate::persist::{self, Cause};
+use crate::supervision::{RestartWindow, Verdict};
+use actix::prelude::*;
+use actix::WeakRecipient;
+use maos_domain::agent::{self, Agent, AgentCommand, AgentEvent, AgentState, AgentStatus};
+use maos_domain::{AgentId, Attempt, TaskId, WorkflowId};
+use maos_store::{EventStore, ExpectedVersion};
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// Progress events per attempt are at most one per this interval.
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(500);
+
+struct Running {
+    attempt: Attempt,
+    abort: tokio::task::AbortHandle,
+    handle: SpawnHandle,
+    reply_to: WeakRecipient<AttemptReport>,
+}
+
+pub(crate) struct AgentActor {
+    id: AgentId,
+    shared: Arc<Shared>,
+    state: AgentState,
+    correlation_id: Option<Uuid>,
+    last_event_id: Option<Uuid>,
+    executor: Option<Arc<dyn Executor>>,
+    running: HashMap<(WorkflowId, TaskId), Running>,
+    window: RestartWindow,
+    /// Why the actor crashed, until the restart is recorded.
+    crashed: Option<String>,
+    /// The restart to record once rehydrated.
+    restart_to_record: Option<(String, u32)>,
+    /// Gave up restarting, or retired: stop on every (re)start.
+    done: bool,
+}
+
+impl AgentActor {
+    pub(crate) fn new(id: AgentId, shared: Arc<Shared>) -> Self {
+        AgentActor {
+            id,
+            shared,
+            state: AgentState::default(),
+            correlation_id: None,
+            last_event_id: None,
+            executor: None,
+            running: HashMap::new(),
+            window: RestartWindow::default(),
+            crashed: None,
+            restart_to_record: None,
+            done: false,
+        }
+    }
+
+    fn cause(&self) -> Cause {
+        Cause {
+            correlation_id: self.correlation_id.unwrap_or_else(Uuid::now_v7),
+            causation_id: self.last_event_id,
+            user_id: None,
+        }
+    }
+
+    /// decide → append (expected version) → evolve; the caller runs it
+    /// atomically so no other message interleaves.
+    fn execute(
+        &mut self,
+        command: AgentCommand,
+        cause: Option<Cause>,
+    ) -> ResponseActFuture<Self, Result<u64, Error>> {
+        let events = match agent::decide(&self.state, command) {
+            Ok(events) => events,
+            Err(e) => return Box::pin(fut::ready(Err(e.into()))),
+        };
+        if events.is_empty() {
+            return Box::pin(fut::ready(Ok(self.state.version)));
+        }
+        let cause = cause.unwrap_or_else(|| self.cause());
+        let new = persist::encode(&events, &cause, &self.shared.source("agent"));
+        let ids: Vec<Uuid> = new.iter().map(|e| e.id).collect();
+        let store = self.shared.store.clone();
+        let stream = self.id.stream();
+        let expected = ExpectedVersion::after(self.state.version);
+        Box::pin(
+            async move { store.append(&stream, expected, new).await }
+                .into_actor(self)
+                .map(move |result, act, ctx| {
+                    let appended = match result {
+                        Ok(appended) => appended,
+                        Err(e) => {
+                            tracing::warn!(agent = %act.id, error = %e, "append failed; rehydrating");
+                            ctx.stop();
+                            return Err(e.into());
+                        }
+                    };
+                    act.correlation_id.get_or_insert(cause.correlation_id);
+                    for event in &events {
+                        act.state = agent::evolve(std::mem::take(&mut act.state), event);
+                    }
+                    act.last_event_id = ids.last().copied();
+                    act.after(&events, ctx);
+                    Ok(appended.last_version)
+                }),
+        )
+    }
+
+    fn after(&mut self, events: &[AgentEvent], ctx: &mut Context<Self>) {
+        for event in events {
+            if let AgentEvent::Registered(_) = event {
+                self.build_executor();
+            }
+            if let AgentEvent::Retired(_) = event {
+                self.retire(ctx);
+                return;
+            }
+        }
+        self.announce(ctx);
+    }
+
+    fn build_executor(&mut self) {
+        match self.shared.config.executors.build(&self.state.executor) {
+            Ok(executor) => self.executor = Some(executor),
+            Err(e) => {
+                tracing::error!(agent = %self.id, error = %e, "agent's executor can't be built; its attempts will fail");
+                self.executor = None;
+            }
+        }
+    }
+
+    /// Tells the dispatcher what this agent offers now.
+    fn announce(&self, ctx: &mut Context<Self>) {
+        if matches!(
+            self.state.status,
+            AgentStatus::Unregistered | AgentStatus::Retired
+        ) {
+            return;
+        }
+        self.shared.dispatcher.do_send(AgentUp {
+            agent_id: self.id,
+            addr: ctx.address().downgrade(),
+            capabilities: self.state.capabilities.clone(),
+            max_concurrency: self.state.max_concurrency,
+            healthy: self.state.status == AgentStatus::Healthy,
+        });
+    }
+
+    fn retire(&mut self, ctx: &mut Context<Self>) {
+        self.done = true;
+        self.abort_all("agent retired");
+        self.shared.dispatcher.do_send(AgentDown { agent_id: self.id });
+        self.shared.forget_agent(self.id);
+        ctx.stop();
+    }
+
+    /// Aborts every running attempt, reporting each as failed.
+    fn abort_all(&mut self, reason: &str) {
+        for ((_, task_id), running) in self.running.drain() {
+            running.abort.abort();
+            if let Some(to) = running.reply_to.upgrade() {
+                to.do_send(AttemptReport {
+                    task_id,
+                    attempt: running.attempt,
+                    report: Report::Finished(Outcome::Failed {
+                        error: reason.to_owned(),
+                    }),
+                });
+            }
+        }
+    }
+
+    fn crash(&mut self, reason: String, ctx: &mut Context<Self>) {
+        tracing::warn!(agent = %self.id, %reason, "executor panicked; restarting the agent");
+        self.abort_all(&format!("agent restarted: {reason}"));
+        self.crashed = Some(reason);
+        ctx.stop();
+    }
+
+    /// Appends outside the actor's command flow (the actor is stopping for
+    /// good): decided on the current state, with its expected version.
+    fn append_detached(&self, commands: Vec<AgentCommand>) {
+        let mut state = self.state.clone();
+        let mut events = Vec::new();
+        for command in commands {
+            if let Ok(decided) = agent::decide(&state, command) {
+                for event in &decided {
+                    state = agent::evolve(state, event);
+                }
+                events.extend(decided);
+            }
+        }
+        if events.is_empty() {
+            return;
+        }
+        let new = persist::encode(&events, &self.cause(), &self.shared.source("agent"));
+        let store = self.shared.store.clone();
+        let stream = self.id.stream();
+        let expected = ExpectedVersion::after(self.state.version);
+        let id = self.id;
+        actix::spawn(async move {
+            if let Err(e) = store.append(&stream, expected, new).await {
+                tracing::error!(agent = %id, error = %e, "cannot record that the agent gave up");
+            }
+        });
+    }
+}
+
+impl Actor for AgentActor {
+    type Context = Context<Self>;
+
+    fn started(&mut self, ctx: &mut Context<Self>) {
+        if self.done {
+            ctx.stop();
+            return;
+        }
+        let store = self.shared.store.clone();
+        let stream = self.id.stream();
+        ctx.wait(
+            async move { persist::load::<Agent>(&store, &stream).await }
+                .into_actor(self)
+                .map(|loaded, act, ctx| {
+                    let loaded = match loaded {
+                        Ok(loaded) => loaded,
+                        Err(e) => {
+                            tracing::error!(agent = %act.id, error = %e, "cannot rehydrate; retrying");
+                            act.crashed = Some(format!("cannot rehydrate: {e}"));
+                            ctx.run_later(Duration::from_secs(1), |_, ctx| ctx.stop());
+                            return;
+                        }
+                    };
+                    act.state = loaded.state;
+                    act.correlation_id = loaded.correlation_id;
+                    act.last_event_id = loaded.last_event_id;
+                    if act.state.status == AgentStatus::Retired {
+                        act.retire(ctx);
+                        return;
+                    }
+                    if act.state.status != AgentStatus::Unregistered {
+                        act.build_executor();
+                    }
+                    if let Some((reason, in_window)) = act.restart_to_record.take() {
+                        ctx.wait(act.execute(
+                            AgentCommand::RecordRestart {
+                                reason,
+                                restarts_in_window: in_window,
+                                now: chrono::Utc::now(),
+                            },
+                            None,
+                        )
+                        .map(|_, _, _| ()));
+                    }
+                    act.announce(ctx);
+                }),
+        );
+    }
+}
+
+impl Supervised for AgentActor {
+    fn restarting(&mut self, _: &mut Context<Self>) {
+        if self.done {
+            return;
+        }
+        let reason = self
+            .crashed
+            .take()
+            .unwrap_or_else(|| "stopped unexpectedly".to_owned());
+        self.shared.metrics.count_restart();
+        match self
+            .window
+            .record(self.shared.config.restart_policy, Instant::now())
+        {
+            Verdict::Restart { in_window } => self.restart_to_record = Some((reason, in_window)),
+            Verdict::GiveUp { in_window } => {
+                let policy = self.shared.config.restart_policy;
+                let why = format!(
+                    "gave up after {in_window} restarts within {}s (last: {reason})",
+                    policy.within.as_secs()
+                );
+                tracing::error!(agent = %self.id, "{why}");
+                let now = chrono::Utc::now();
+                self.append_detached(vec![
+                    AgentCommand::RecordRestart {
+                        reason,
+                        restarts_in_window: in_window,
+                        now,
+                    },
+                    AgentCommand::MarkUnhealthy {
+                        reason: why,
+                        consecutive_failures: 0,
+                        now,
+                    },
+                ]);
+                self.done = true;
+                self.shared.dispatcher.do_send(AgentDown { agent_id: self.id });
+                self.shared.forget_agent(self.id);
+            }
+        }
+    }
+}
+
+impl Handler<AgentCommandMsg> for AgentActor {
+    type Result = AtomicResponse<Self, Result<u64, Error>>;
+    fn handle(&mut self, msg: AgentCommandMsg, _: &mut Context<Self>) -> Self::Result {
+        AtomicResponse::new(self.execute(msg.command, msg.cause))
+    }
+}
+
+/// Register the agent, or bring its capabilities and concurrency in line
+/// with `definition` if it is registered already.
+#[derive(Debug, Message)]
+#[rtype(result = "Result<u64, Error>")]
+pub(crate) struct Ensure {
+    pub definition: AgentDefinition,
+    pub cause: Option<Cause>,
+}
+
+impl Handler<Ensure> for AgentActor {
+    type Result = AtomicResponse<Self, Result<u64, Error>>;
+    fn handle(&mut self, msg: Ensure, _: &mut Context<Self>) -> Self::Result {
+        let d = msg.definition;
+        let now = chrono::Utc::now();
+        let command = match self.state.status {
+            AgentStatus::Unregistered => AgentCommand::Register {
+                agent_id: self.id,
+                name: d.name,
+                capabilities: d.capabilities,
+                max_concurrency: d.max_concurrency,
+                executor: d.executor,
+                now,
+            },
+            _ => AgentCommand::Update {
+                capabilities: (self.state.capabilities != d.capabilities).then_some(d.capabilities),
+                max_concurrency: (self.state.max_concurrency != d.max_concurrency)
+                    .then_some(d.max_concurrency),
+            },
+        };
+        AtomicResponse::new(self.execute(command, msg.cause))
+    }
+}
+
+impl Handler<RunTask> for AgentActor {
+    type Result = ();
+    fn handle(&mut self, msg: RunTask, ctx: &mut Context<Self>) {
+        let RunTask { job, reply_to } = msg;
+        let Some(to) = reply_to.upgrade() else {
+            return;
+        };
+        let key = (job.workflow_id, job.task_id.clone());
+        let (task_id, attempt) = (job.task_id.clone(), job.attempt);
+        let Some(executor) = self.executor.clone() else {
+            to.do_send(AttemptReport {
+                task_id,
+                attempt,
+                report: Report::Finished(Outcome::Failed {
+                    error: "the agent has no working executor (see its registration)".to_owned(),
+                }),
+            });
+            return;
+        };
+        to.do_send(AttemptReport {
+            task_id: task_id.clone(),
+            attempt,
+            report: Report::Started,
+        });
+        let progress_to = reply_to.clone();
+        let progress_task = task_id.clone();
+        let progress = Progress::new(
+            executor.progress_interval().unwrap_or(PROGRESS_INTERVAL),
+            Arc::new(move |line| {
+                if let Some(to) = progress_to.upgrade() {
+                    to.do_send(AttemptReport {
+                        task_id: progress_task.clone(),
+                        attempt,
+                        report: Report::Progress(line),
+                    });
+                }
+            }),
+        );
+        let join = tokio::spawn(executor.run(job, progress));
+        let abort = join.abort_handle();
+        let done_key = key.clone();
+        let handle = ctx.spawn(async move { join.await }.into_actor(self).map(
+            move |result, act, ctx| {
+                let Some(running) = act.running.remove(&done_key) else {
+                    return;
+                };
+                let send = |report| {
+                    if let Some(to) = running.reply_to.upgrade() {
+                        to.do_send(AttemptReport {
+                            task_id: task_id.clone(),
+                            attempt,
+                            report,
+                        });
+                    }
+                };
+                match result {
+                    Ok(outcome) => send(Report::Finished(outcome)),
+                    Err(e) if e.is_panic() => {
+                        let reason = format!("executor panicked: {}", panic_message(e.into_panic()));
+                        send(Report::Finished(Outcome::Failed {
+                            error: reason.clone(),
+                        }));
+                        act.crash(reason, ctx);
+                    }
+                    Err(_) => {} // aborted on purpose; the workflow already knows
+                }
+            },
+        ));
+        self.running.insert(
+            key,
+            Running {
+                attempt,
+                abort,
+                handle,
+                reply_to,
+            },
+        );
+    }
+}
+
+impl Handler<AbortTask> for AgentActor {
+    type Result = ();
+    fn handle(&mut self, msg: AbortTask, ctx: &mut Context<Self>) {
+        let key = (msg.workflow_id, msg.task_id);
+        if self
+            .running
+            .get(&key)
+            .is_some_and(|r| r.attempt == msg.attempt)
+            && let Some(running) = self.running.remove(&key)
+        {
+            running.abort.abort();
+            ctx.cancel_future(running.handle);
+        }
+    }
+}
+
+fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = payload.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = payload.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".to_owned()
+    }
+}
+
+/// Starts an agent actor under a supervisor on the node's arbiter.
+pub(crate) fn start(id: AgentId, shared: Arc<Shared>) -> Addr<AgentActor> {
+    let arbiter = shared.arbiter.clone();
+    Supervisor::start_in_arbiter(&arbiter, move |_| AgentActor::new(id, shared))
+}
+

@@ -1,0 +1,346 @@
+//! DELEGATE: the dispatcher matches tasks that need an agent with agents
+//! that have the capability and a free slot, using the domain's scoring.
+//!
+//! It holds no durable state: agents announce themselves (`AgentUp`),
+//! workflows ask (`RequestAgent`), give slots back (`Release`) and, after a
+//! restart, say which slots their live attempts hold (`Occupy`). A request
+//! that can't be served waits in arrival order and is served when a slot
+//! frees up or an agent registers or recovers: no polling.
+//!
+//! It also watches agent health: an agent that fails `unhealthy_after`
+//! attempts in a row is marked unhealthy (an event, through its actor), its
+//! running tasks are taken back by their workflows, and after
+//! `recover_after` it is marked healthy again.
+
+use crate::agent_actor::AgentActor;
+use crate::messages::*;
+use crate::metrics::NodeMetrics;
+use actix::prelude::*;
+use actix::{WeakAddr, WeakRecipient};
+use maos_domain::agent::AgentCommand;
+use maos_domain::scoring::{Candidate, History, best, score_candidates};
+use maos_domain::{AgentId, Capability, TaskId, WorkflowId};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Most candidates recorded in a `task.assigned` event (the best ones).
+pub(crate) const MAX_RECORDED_CANDIDATES: usize = 16;
+
+/// Agent statistics DELEGATE scores with, per agent and capability. The
+/// node keeps its own from the attempts it sees; a richer source (the
+/// agent-stats read model) can be plugged in through `NodeConfig`.
+pub trait AgentHistory: Send + Sync + std::fmt::Debug + 'static {
+    fn history(&self, agent: AgentId, capability: &Capability) -> Option<History>;
+}
+
+/// Health rules.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct HealthPolicy {
+    pub unhealthy_after: u32,
+    pub recover_after: Duration,
+}
+
+#[derive(Debug)]
+struct Slot {
+    addr: WeakAddr<AgentActor>,
+    capabilities: Vec<Capability>,
+    max_concurrency: u32,
+    healthy: bool,
+    running: HashSet<(WorkflowId, TaskId)>,
+    consecutive_failures: u32,
+}
+
+#[derive(Debug, Default, Clone, Copy)]
+struct Record {
+    completed: u64,
+    failed: u64,
+    total_ms: u64,
+}
+
+#[derive(Debug)]
+struct Held {
+    agent_id: AgentId,
+    capability: Option<Capability>,
+    owner: WeakRecipient<TakeBack>,
+}
+
+pub(crate) struct Dispatcher {
+    agents: HashMap<AgentId, Slot>,
+    by_capability: HashMap<Capability, Vec<AgentId>>,
+    waiting: VecDeque<RequestAgent>,
+    held: HashMap<(WorkflowId, TaskId), Held>,
+    records: HashMap<(AgentId, Capability), Record>,
+    history: Option<Arc<dyn AgentHistory>>,
+    health: HealthPolicy,
+    metrics: Arc<NodeMetrics>,
+}
+
+impl Dispatcher {
+    pub(crate) fn new(
+        health: HealthPolicy,
+        history: Option<Arc<dyn AgentHistory>>,
+        metrics: Arc<NodeMetrics>,
+    ) -> Self {
+        Dispatcher {
+            agents: HashMap::new(),
+            by_capability: HashMap::new(),
+            waiting: VecDeque::new(),
+            held: HashMap::new(),
+            records: HashMap::new(),
+            history,
+            health,
+            metrics,
+        }
+    }
+
+    fn history_of(&self, agent: AgentId, capability: &Capability) -> Option<History> {
+        if let Some(source) = &self.history {
+            return source.history(agent, capability);
+        }
+        self.records
+            .get(&(agent, capability.clone()))
+            .map(|r| History {
+                completed: r.completed,
+                failed: r.failed,
+                mean_duration_ms: r.total_ms.checked_div(r.completed).unwrap_or(0),
+            })
+    }
+
+    /// Serves `request` now if an agent is free; gives it back otherwise.
+    fn try_grant(&mut self, request: RequestAgent) -> Option<RequestAgent> {
+        let Some(reply_to) = request.reply_to.upgrade() else {
+            return None; // the workflow is gone
+        };
+        let ids = self
+            .by_capability
+            .get(&request.capability)
+            .map(Vec::as_slice)
+            .unwrap_or(&[]);
+        let candidates: Vec<Candidate> = ids
+            .iter()
+            .filter_map(|id| self.agents.get(id).map(|slot| (id, slot)))
+            .map(|(id, slot)| Candidate {
+                agent_id: *id,
+                capabilities: slot.capabilities.clone(),
+                healthy: slot.healthy,
+                load: u32::try_from(slot.running.len()).unwrap_or(u32::MAX),
+                max_concurrency: slot.max_concurrency,
+                history: self.history_of(*id, &request.capability),
+            })
+            .collect();
+        let mut scores = score_candidates(&request.capability, request.avoid, &candidates);
+        let Some(chosen) = best(&scores).map(|s| s.agent_id) else {
+            return Some(request);
+        };
+        scores.truncate(MAX_RECORDED_CANDIDATES);
+        let slot = self.agents.get_mut(&chosen)?;
+        let key = (request.workflow_id, request.task_id.clone());
+        slot.running.insert(key.clone());
+        self.held.insert(
+            key,
+            Held {
+                agent_id: chosen,
+                capability: Some(request.capability.clone()),
+                owner: request.owner.clone(),
+            },
+        );
+        reply_to.do_send(Granted {
+            task_id: request.task_id,
+            agent_id: chosen,
+            agent: slot.addr.clone(),
+            candidates: scores,
+            requested_at: request.requested_at,
+        });
+        None
+    }
+
+    /// Serves waiting requests in arrival order while slots are free.
+    fn serve_waiting(&mut self) {
+        let waiting = std::mem::take(&mut self.waiting);
+        for request in waiting {
+            if let Some(unserved) = self.try_grant(request) {
+                self.waiting.push_back(unserved);
+            }
+        }
+    }
+
+    fn index(&mut self) {
+        self.by_capability.clear();
+        let mut ids: Vec<&AgentId> = self.agents.keys().collect();
+        ids.sort();
+        for id in ids {
+            for capability in &self.agents[id].capabilities {
+                self.by_capability
+                    .entry(capability.clone())
+                    .or_default()
+                    .push(*id);
+            }
+        }
+    }
+
+    fn mark_unhealthy(&mut self, agent_id: AgentId, failures: u32, ctx: &mut Context<Self>) {
+        let Some(slot) = self.agents.get_mut(&agent_id) else {
+            return;
+        };
+        slot.healthy = false;
+        if let Some(addr) = slot.addr.upgrade() {
+            addr.do_send(AgentCommandMsg {
+                command: AgentCommand::MarkUnhealthy {
+                    reason: format!("{failures} attempts failed in a row"),
+                    consecutive_failures: failures,
+                    now: chrono::Utc::now(),
+                },
+                cause: None,
+            });
+        }
+        for (workflow_id, task_id) in slot.running.clone() {
+            if let Some(owner) = self
+                .held
+                .get(&(workflow_id, task_id.clone()))
+                .and_then(|h| h.owner.upgrade())
+            {
+                owner.do_send(TakeBack {
+                    task_id,
+                    reason: format!("agent {agent_id} became unhealthy"),
+                });
+            }
+        }
+        ctx.run_later(self.health.recover_after, move |this, _| {
+            let Some(slot) = this.agents.get_mut(&agent_id) else {
+                return;
+            };
+            if let Some(addr) = slot.addr.upgrade() {
+                addr.do_send(AgentCommandMsg {
+                    command: AgentCommand::Recover {
+                        reason: "cool-down elapsed".to_owned(),
+                        now: chrono::Utc::now(),
+                    },
+                    cause: None,
+                });
+            }
+        });
+    }
+}
+
+impl Actor for Dispatcher {
+    type Context = Context<Self>;
+}
+
+impl Handler<AgentUp> for Dispatcher {
+    type Result = ();
+    fn handle(&mut self, msg: AgentUp, _: &mut Context<Self>) {
+        let slot = self.agents.entry(msg.agent_id).or_insert_with(|| Slot {
+            addr: msg.addr.clone(),
+            capabilities: Vec::new(),
+            max_concurrency: 0,
+            healthy: true,
+            running: HashSet::new(),
+            consecutive_failures: 0,
+        });
+        slot.addr = msg.addr;
+        slot.capabilities = msg.capabilities;
+        slot.max_concurrency = msg.max_concurrency;
+        if msg.healthy && !slot.healthy {
+            slot.consecutive_failures = 0;
+        }
+        slot.healthy = msg.healthy;
+        self.index();
+        self.serve_waiting();
+    }
+}
+
+impl Handler<AgentDown> for Dispatcher {
+    type Result = ();
+    fn handle(&mut self, msg: AgentDown, _: &mut Context<Self>) {
+        self.agents.remove(&msg.agent_id);
+        self.index();
+    }
+}
+
+impl Handler<RequestAgent> for Dispatcher {
+    type Result = ();
+    fn handle(&mut self, msg: RequestAgent, _: &mut Context<Self>) {
+        let key = (msg.workflow_id, msg.task_id.clone());
+        if self.held.contains_key(&key) {
+            return; // already granted; the workflow will use or release it
+        }
+        self.waiting
+            .retain(|r| (r.workflow_id, &r.task_id) != (key.0, &key.1));
+        if let Some(unserved) = self.try_grant(msg) {
+            self.waiting.push_back(unserved);
+        }
+    }
+}
+
+impl Handler<Withdraw> for Dispatcher {
+    type Result = ();
+    fn handle(&mut self, msg: Withdraw, _: &mut Context<Self>) {
+        self.waiting
+            .retain(|r| !(r.workflow_id == msg.workflow_id && r.task_id == msg.task_id));
+    }
+}
+
+impl Handler<Occupy> for Dispatcher {
+    type Result = ();
+    fn handle(&mut self, msg: Occupy, _: &mut Context<Self>) {
+        let key = (msg.workflow_id, msg.task_id);
+        if let Some(slot) = self.agents.get_mut(&msg.agent_id) {
+            slot.running.insert(key.clone());
+        }
+        let capability = self.held.get(&key).and_then(|h| h.capability.clone());
+        self.held.insert(
+            key,
+            Held {
+                agent_id: msg.agent_id,
+                capability,
+                owner: msg.owner,
+            },
+        );
+    }
+}
+
+impl Handler<Release> for Dispatcher {
+    type Result = ();
+    fn handle(&mut self, msg: Release, ctx: &mut Context<Self>) {
+        let key = (msg.workflow_id, msg.task_id);
+        let Some(held) = self.held.remove(&key) else {
+            return;
+        };
+        let agent_id = held.agent_id;
+        let mut unhealthy = None;
+        if let Some(slot) = self.agents.get_mut(&agent_id) {
+            slot.running.remove(&key);
+            match msg.ending {
+                Ending::Succeeded { .. } => slot.consecutive_failures = 0,
+                Ending::Failed => {
+                    slot.consecutive_failures += 1;
+                    if slot.healthy && slot.consecutive_failures >= self.health.unhealthy_after {
+                        unhealthy = Some(slot.consecutive_failures);
+                    }
+                }
+                Ending::Unused | Ending::Neutral => {}
+            }
+        }
+        if let Some(capability) = held.capability {
+            let record = self.records.entry((agent_id, capability)).or_default();
+            match msg.ending {
+                Ending::Succeeded { duration_ms } => {
+                    record.completed += 1;
+                    record.total_ms += duration_ms;
+                }
+                Ending::Failed => record.failed += 1,
+                Ending::Unused | Ending::Neutral => {}
+            }
+        }
+        if msg.ending != Ending::Unused {
+            self.metrics
+                .attempts_finished
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+        if let Some(failures) = unhealthy {
+            self.mark_unhealthy(agent_id, failures, ctx);
+        }
+        self.serve_waiting();
+    }
+}

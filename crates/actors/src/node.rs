@@ -1,0 +1,582 @@
+//! The node: the library API the gateway (and tests, and benchmarks) call.
+//! It starts the actors on a store, registers agents, submits workflows,
+//! sends commands and waits for outcomes; it never exposes an actor.
+
+use crate::agent_actor::{self, AgentActor, Ensure};
+use crate::agents_file::{AgentDefinition, AgentsFile};
+use crate::dispatcher::{AgentHistory, Dispatcher, HealthPolicy};
+use crate::executor::{ExecutorRegistry, Outcome};
+use crate::messages::AgentCommandMsg;
+use crate::metrics::NodeMetrics;
+use crate::persist::{self, Cause};
+use crate::supervision::RestartPolicy;
+use crate::workflow_actor::{self, WorkflowActor, WorkflowCommandMsg};
+use crate::Error;
+use actix::prelude::*;
+use maos_domain::agent::AgentCommand;
+use maos_domain::workflow::{
+    self, ForkOrigin, HumanDecision, Workflow, WorkflowCommand, WorkflowSpec, WorkflowState,
+    WorkflowStatus,
+};
+use maos_domain::{AgentId, Attempt, Capability, TaskId, WorkflowId};
+use maos_store::{EventStore, Store};
+use std::collections::{HashMap, HashSet};
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use uuid::Uuid;
+
+/// How a node behaves. `Default` gives production settings.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// Executor kinds agents may use.
+    pub executors: ExecutorRegistry,
+    /// Restart intensity for agent actors (default 5 in 60 s).
+    pub restart_policy: RestartPolicy,
+    /// Failed attempts in a row that make an agent unhealthy (default 3).
+    pub unhealthy_after: u32,
+    /// How long an unhealthy agent rests before it is healthy again
+    /// (default 60 s).
+    pub recover_after: Duration,
+    /// Where workflows' task workspaces are created.
+    pub workspace_root: PathBuf,
+    /// A workflow's snapshot is saved every this many events (default 100).
+    pub snapshot_every: u64,
+    /// Where DELEGATE reads agents' records; `None`: the node's own.
+    pub history: Option<Arc<dyn AgentHistory>>,
+    /// Names this node in events' `source` (`<node>/<actor>`).
+    pub node_name: String,
+}
+
+impl Default for NodeConfig {
+    fn default() -> Self {
+        NodeConfig {
+            executors: ExecutorRegistry::default(),
+            restart_policy: RestartPolicy::default(),
+            unhealthy_after: 3,
+            recover_after: Duration::from_secs(60),
+            workspace_root: PathBuf::from(".maos/workspaces"),
+            snapshot_every: 100,
+            history: None,
+            node_name: "maos".to_owned(),
+        }
+    }
+}
+
+/// Who issued a command: recorded in its events' metadata.
+#[derive(Debug, Clone, Default)]
+pub struct CommandContext {
+    /// Ties the command's events together; new (or the workflow's) if unset.
+    pub correlation_id: Option<Uuid>,
+    /// The request or command that caused this one.
+    pub causation_id: Option<Uuid>,
+    /// The authenticated subject.
+    pub user_id: Option<String>,
+}
+
+/// A workflow accepted and durable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Submitted {
+    pub workflow_id: WorkflowId,
+    pub correlation_id: Uuid,
+    /// The workflow stream's version after the submission.
+    pub version: u64,
+}
+
+/// How a workflow ended.
+#[derive(Debug, Clone)]
+pub struct WorkflowOutcome {
+    pub status: WorkflowStatus,
+    pub state: WorkflowState,
+}
+
+/// What the node's actors share.
+pub(crate) struct Shared {
+    pub store: Store,
+    pub config: NodeConfig,
+    pub dispatcher: Addr<Dispatcher>,
+    pub arbiter: ArbiterHandle,
+    pub metrics: Arc<NodeMetrics>,
+    workflows: Mutex<HashMap<WorkflowId, Addr<WorkflowActor>>>,
+    agents: Mutex<HashMap<AgentId, Addr<AgentActor>>>,
+}
+
+impl Shared {
+    pub(crate) fn source(&self, actor: &str) -> String {
+        format!("{}/{actor}", self.config.node_name)
+    }
+
+    pub(crate) fn forget_workflow(&self, id: WorkflowId) {
+        lock(&self.workflows).remove(&id);
+    }
+
+    pub(crate) fn forget_agent(&self, id: AgentId) {
+        lock(&self.agents).remove(&id);
+    }
+
+    fn agent(self: &Arc<Self>, id: AgentId) -> Addr<AgentActor> {
+        lock(&self.agents)
+            .entry(id)
+            .or_insert_with(|| agent_actor::start(id, self.clone()))
+            .clone()
+    }
+
+    fn workflow(self: &Arc<Self>, id: WorkflowId) -> Addr<WorkflowActor> {
+        lock(&self.workflows)
+            .entry(id)
+            .or_insert_with(|| workflow_actor::start(id, self.clone()))
+            .clone()
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A running orchestration node. Cheap to clone; usable from any thread.
+#[derive(Clone)]
+pub struct Node {
+    shared: Arc<Shared>,
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Node")
+            .field("backend", &self.shared.store.backend())
+            .finish()
+    }
+}
+
+/// Runs `future` inside the actor system (actix on a multi-threaded tokio
+/// runtime: actors on this thread, executors and I/O on the pool).
+pub fn run<F: Future>(future: F) -> F::Output {
+    System::with_tokio_rt(|| {
+        tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()
+            .expect("cannot build the tokio runtime")
+    })
+    .block_on(future)
+}
+
+impl Node {
+    /// Starts a node on `store` and resumes what the log says is live:
+    /// every registered agent and every workflow not yet finished (their
+    /// deadlines re-armed). Must be called inside [`run`] (or any actix
+    /// system).
+    pub async fn start(store: Store, config: NodeConfig) -> Result<Node, Error> {
+        if System::try_current().is_none() {
+            return Err(Error::NotRunning(
+                "the actor system (call Node::start inside maos_actors::run)".to_owned(),
+            ));
+        }
+        let metrics = Arc::new(NodeMetrics::default());
+        let health = HealthPolicy {
+            unhealthy_after: config.unhealthy_after.max(1),
+            recover_after: config.recover_after,
+        };
+        let history = config.history.clone();
+        let dispatcher_metrics = metrics.clone();
+        let arbiter = Arbiter::current();
+        let dispatcher = Dispatcher::start_in_arbiter(&arbiter, move |_| {
+            Dispatcher::new(health, history, dispatcher_metrics)
+        });
+        let shared = Arc::new(Shared {
+            store,
+            config,
+            dispatcher,
+            arbiter,
+            metrics,
+            workflows: Mutex::new(HashMap::new()),
+            agents: Mutex::new(HashMap::new()),
+        });
+        let node = Node { shared };
+        node.resume().await?;
+        Ok(node)
+    }
+
+    /// Starts actors for every live agent and workflow in the log.
+    async fn resume(&self) -> Result<(), Error> {
+        let (agents, workflows) = live_streams(&self.shared.store).await?;
+        for id in agents {
+            self.shared.agent(id);
+        }
+        for id in workflows {
+            self.shared.workflow(id);
+        }
+        Ok(())
+    }
+
+    /// The store this node writes to.
+    pub fn store(&self) -> &Store {
+        &self.shared.store
+    }
+
+    /// The node's counters and latencies.
+    pub fn metrics(&self) -> Arc<NodeMetrics> {
+        self.shared.metrics.clone()
+    }
+
+    /// Workflows live on this node.
+    pub fn live_workflows(&self) -> Vec<WorkflowId> {
+        lock(&self.shared.workflows).keys().copied().collect()
+    }
+
+    /// Registers an agent, or updates its capabilities and concurrency if
+    /// one of that name exists. Its executor setting is checked first.
+    pub async fn register_agent(
+        &self,
+        definition: &AgentDefinition,
+        ctx: CommandContext,
+    ) -> Result<AgentId, Error> {
+        self.shared.config.executors.build(&definition.executor)?;
+        let id = definition.agent_id();
+        let addr = self.shared.agent(id);
+        let reply = addr
+            .send(Ensure {
+                definition: definition.clone(),
+                cause: cause(&ctx),
+            })
+            .await;
+        match reply {
+            Ok(result) => result.map(|_| id),
+            Err(_) => Err(Error::NotRunning(format!("agent {id}"))),
+        }
+    }
+
+    /// Registers every agent of a file.
+    pub async fn register_agents(&self, file: &AgentsFile) -> Result<Vec<AgentId>, Error> {
+        let mut ids = Vec::with_capacity(file.agents.len());
+        for definition in &file.agents {
+            ids.push(self.register_agent(definition, CommandContext::default()).await?);
+        }
+        Ok(ids)
+    }
+
+    /// Changes an agent's capabilities or concurrency.
+    pub async fn update_agent(
+        &self,
+        id: AgentId,
+        capabilities: Option<Vec<Capability>>,
+        max_concurrency: Option<u32>,
+        ctx: CommandContext,
+    ) -> Result<u64, Error> {
+        self.agent_command(
+            id,
+            AgentCommand::Update {
+                capabilities,
+                max_concurrency,
+            },
+            ctx,
+        )
+        .await
+    }
+
+    /// Retires an agent: its running attempts fail and it takes no more.
+    pub async fn retire_agent(
+        &self,
+        id: AgentId,
+        reason: &str,
+        ctx: CommandContext,
+    ) -> Result<u64, Error> {
+        let command = AgentCommand::Retire {
+            reason: reason.to_owned(),
+            now: chrono::Utc::now(),
+        };
+        self.agent_command(id, command, ctx).await
+    }
+
+    async fn agent_command(
+        &self,
+        id: AgentId,
+        command: AgentCommand,
+        ctx: CommandContext,
+    ) -> Result<u64, Error> {
+        let addr = lock(&self.shared.agents).get(&id).cloned();
+        let Some(addr) = addr else {
+            return Err(Error::UnknownAgent(id));
+        };
+        addr.send(AgentCommandMsg {
+            command,
+            cause: cause(&ctx),
+        })
+        .await
+        .map_err(|_| Error::NotRunning(format!("agent {id}")))?
+    }
+
+    /// Submits a workflow. The spec is validated first; a refused spec
+    /// appends nothing.
+    pub async fn submit(&self, spec: WorkflowSpec, ctx: CommandContext) -> Result<Submitted, Error> {
+        workflow::validate_spec(&spec).map_err(maos_domain::Error::from)?;
+        let workflow_id = WorkflowId(Uuid::now_v7());
+        let command = WorkflowCommand::Submit {
+            workflow_id,
+            spec,
+            now: chrono::Utc::now(),
+        };
+        self.start_workflow(workflow_id, command, ctx).await
+    }
+
+    /// Starts a new workflow from `origin`'s state at a checkpoint
+    /// (`at_origin`, e.g. read "as of" from the checkpoints read model).
+    pub async fn fork(
+        &self,
+        origin: ForkOrigin,
+        at_origin: WorkflowState,
+        ctx: CommandContext,
+    ) -> Result<Submitted, Error> {
+        let workflow_id = WorkflowId(Uuid::now_v7());
+        let command = WorkflowCommand::Fork {
+            workflow_id,
+            origin,
+            at_origin: Box::new(at_origin),
+            now: chrono::Utc::now(),
+        };
+        // Refusals (an origin not submitted…) are found before an actor starts.
+        workflow::decide(&WorkflowState::default(), command.clone())?;
+        self.start_workflow(workflow_id, command, ctx).await
+    }
+
+    async fn start_workflow(
+        &self,
+        workflow_id: WorkflowId,
+        command: WorkflowCommand,
+        ctx: CommandContext,
+    ) -> Result<Submitted, Error> {
+        let correlation_id = ctx.correlation_id.unwrap_or_else(Uuid::now_v7);
+        let cause = Cause {
+            correlation_id,
+            causation_id: ctx.causation_id,
+            user_id: ctx.user_id,
+        };
+        let addr = self.shared.workflow(workflow_id);
+        let result = addr
+            .send(WorkflowCommandMsg {
+                command,
+                cause: Some(cause),
+            })
+            .await
+            .map_err(|_| Error::NotRunning(format!("workflow {workflow_id}")))?;
+        match result {
+            Ok(version) => Ok(Submitted {
+                workflow_id,
+                correlation_id,
+                version,
+            }),
+            Err(e) => {
+                self.shared.forget_workflow(workflow_id);
+                Err(e)
+            }
+        }
+    }
+
+    /// Cancels a workflow; its running processes are killed.
+    pub async fn cancel(
+        &self,
+        id: WorkflowId,
+        reason: &str,
+        ctx: CommandContext,
+    ) -> Result<u64, Error> {
+        let command = WorkflowCommand::Cancel {
+            reason: reason.to_owned(),
+            now: chrono::Utc::now(),
+        };
+        self.workflow_command(id, command, ctx).await
+    }
+
+    /// A human answers an escalated task.
+    pub async fn resolve(
+        &self,
+        id: WorkflowId,
+        task_id: TaskId,
+        decision: HumanDecision,
+        ctx: CommandContext,
+    ) -> Result<u64, Error> {
+        let command = WorkflowCommand::ResolveEscalation {
+            task_id,
+            decision,
+            now: chrono::Utc::now(),
+        };
+        self.workflow_command(id, command, ctx).await
+    }
+
+    /// A result reported from outside (a remote agent) for an attempt;
+    /// fenced like every result: a stale attempt's result is recorded as
+    /// rejected and not applied.
+    pub async fn report_result(
+        &self,
+        id: WorkflowId,
+        task_id: TaskId,
+        attempt: Attempt,
+        outcome: Outcome,
+        ctx: CommandContext,
+    ) -> Result<u64, Error> {
+        let now = chrono::Utc::now();
+        let command = match outcome {
+            Outcome::Completed {
+                output,
+                usage,
+                added_tasks,
+            } => WorkflowCommand::CompleteTask {
+                task_id,
+                attempt,
+                output,
+                usage,
+                added_tasks,
+                now,
+            },
+            Outcome::Failed { error } => WorkflowCommand::FailTask {
+                task_id,
+                attempt,
+                error,
+                now,
+            },
+            Outcome::Blocked { reason } => WorkflowCommand::ReportBlocked {
+                task_id,
+                attempt,
+                reason,
+            },
+        };
+        self.workflow_command(id, command, ctx).await
+    }
+
+    async fn workflow_command(
+        &self,
+        id: WorkflowId,
+        command: WorkflowCommand,
+        ctx: CommandContext,
+    ) -> Result<u64, Error> {
+        let addr = lock(&self.shared.workflows).get(&id).cloned();
+        let Some(addr) = addr else {
+            // Not live here: let the domain say why (finished, unknown).
+            let loaded = persist::load::<Workflow>(&self.shared.store, &id.stream()).await?;
+            if loaded.version == 0 {
+                return Err(Error::UnknownWorkflow(id));
+            }
+            workflow::decide(&loaded.state, command)?;
+            return Err(Error::NotRunning(format!("workflow {id}")));
+        };
+        let cause = Cause {
+            correlation_id: ctx.correlation_id.unwrap_or_else(Uuid::nil),
+            causation_id: ctx.causation_id,
+            user_id: ctx.user_id,
+        };
+        let cause = (ctx.correlation_id.is_some() || cause.user_id.is_some()
+            || cause.causation_id.is_some())
+        .then_some(cause);
+        addr.send(WorkflowCommandMsg { command, cause })
+            .await
+            .map_err(|_| Error::NotRunning(format!("workflow {id}")))?
+    }
+
+    /// A workflow's current state, read from the store.
+    pub async fn workflow_state(&self, id: WorkflowId) -> Result<WorkflowState, Error> {
+        let loaded = persist::load::<Workflow>(&self.shared.store, &id.stream()).await?;
+        if loaded.version == 0 {
+            return Err(Error::UnknownWorkflow(id));
+        }
+        Ok(loaded.state)
+    }
+
+    /// Waits until the workflow completed, failed or was cancelled, or
+    /// stops to wait for a human (escalated).
+    pub async fn wait_settled(&self, id: WorkflowId) -> Result<WorkflowOutcome, Error> {
+        self.wait_for(id, |s| !matches!(s, WorkflowStatus::Submitted | WorkflowStatus::Running))
+            .await
+    }
+
+    /// Waits until the workflow completed, failed or was cancelled.
+    pub async fn wait_finished(&self, id: WorkflowId) -> Result<WorkflowOutcome, Error> {
+        self.wait_for(id, |s| !s.is_active() && s != WorkflowStatus::NotSubmitted)
+            .await
+    }
+
+    async fn wait_for(
+        &self,
+        id: WorkflowId,
+        done: impl Fn(WorkflowStatus) -> bool,
+    ) -> Result<WorkflowOutcome, Error> {
+        let store = &self.shared.store;
+        let stream = id.stream();
+        let mut head = store.head_watch();
+        let mut state = WorkflowState::default();
+        loop {
+            loop {
+                let page = store.read_stream(&stream, state.version, 1_000).await?;
+                for envelope in &page {
+                    let event = workflow::WorkflowEvent::from_parts(
+                        &envelope.event_type,
+                        &envelope.data,
+                    )
+                    .map_err(|e| Error::Decode(e.to_string()))?;
+                    state = workflow::evolve(state, &event);
+                }
+                if page.len() < 1_000 {
+                    break;
+                }
+            }
+            if done(state.status) {
+                return Ok(WorkflowOutcome {
+                    status: state.status,
+                    state,
+                });
+            }
+            let _ = tokio::time::timeout(Duration::from_millis(200), head.changed()).await;
+        }
+    }
+
+    /// Stops every actor of this node (their state is all in the store).
+    pub fn stop(&self) {
+        lock(&self.shared.workflows).clear();
+        lock(&self.shared.agents).clear();
+    }
+}
+
+fn cause(ctx: &CommandContext) -> Option<Cause> {
+    if ctx.correlation_id.is_none() && ctx.user_id.is_none() && ctx.causation_id.is_none() {
+        return None;
+    }
+    Some(Cause {
+        correlation_id: ctx.correlation_id.unwrap_or_else(Uuid::now_v7),
+        causation_id: ctx.causation_id,
+        user_id: ctx.user_id.clone(),
+    })
+}
+
+/// Agents registered and not retired, and workflows submitted and not
+/// finished, from one pass over the log.
+async fn live_streams(store: &Store) -> Result<(Vec<AgentId>, Vec<WorkflowId>), Error> {
+    let mut agents: Vec<AgentId> = Vec::new();
+    let mut retired: HashSet<AgentId> = HashSet::new();
+    let mut workflows: Vec<WorkflowId> = Vec::new();
+    let mut finished: HashSet<WorkflowId> = HashSet::new();
+    let mut after = 0;
+    loop {
+        let page = store.read_all(after, 10_000).await?;
+        for e in &page {
+            after = e.position;
+            let id = e.stream.split_once('-').and_then(|(_, id)| Uuid::parse_str(id).ok());
+            let Some(id) = id else { continue };
+            match e.event_type.as_str() {
+                "agents.agent.registered" => agents.push(AgentId(id)),
+                "agents.agent.retired" => {
+                    retired.insert(AgentId(id));
+                }
+                "workflows.workflow.submitted" => workflows.push(WorkflowId(id)),
+                "workflows.workflow.completed"
+                | "workflows.workflow.failed"
+                | "workflows.workflow.cancelled" => {
+                    finished.insert(WorkflowId(id));
+                }
+                _ => {}
+            }
+        }
+        if page.len() < 10_000 {
+            break;
+        }
+    }
+    agents.retain(|a| !retired.contains(a));
+    workflows.retain(|w| !finished.contains(w));
+    Ok((agents, workflows))
+}
