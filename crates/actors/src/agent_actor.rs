@@ -14,8 +14,8 @@ use crate::messages::*;
 use crate::node::Shared;
 use crate::persist::{self, Cause};
 use crate::supervision::{RestartWindow, Verdict};
-use actix::prelude::*;
 use actix::WeakRecipient;
+use actix::prelude::*;
 use maos_domain::agent::{self, Agent, AgentCommand, AgentEvent, AgentState, AgentStatus};
 use maos_domain::{AgentId, Attempt, TaskId, WorkflowId};
 use maos_store::{EventStore, ExpectedVersion};
@@ -162,9 +162,10 @@ impl AgentActor {
     fn retire(&mut self, ctx: &mut Context<Self>) {
         self.done = true;
         self.abort_all("agent retired");
-        self.shared.dispatcher.do_send(AgentDown { agent_id: self.id });
+        self.shared
+            .dispatcher
+            .do_send(AgentDown { agent_id: self.id });
         self.shared.forget_agent(self.id);
-        ctx.stop();
     }
 
     /// Aborts every running attempt, reporting each as failed.
@@ -224,7 +225,8 @@ impl Actor for AgentActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         if self.done {
-            ctx.stop();
+            // Idle until its last address is dropped (stopping here would
+            // make the supervisor restart it in a tight loop).
             return;
         }
         let store = self.shared.store.clone();
@@ -305,7 +307,9 @@ impl Supervised for AgentActor {
                     },
                 ]);
                 self.done = true;
-                self.shared.dispatcher.do_send(AgentDown { agent_id: self.id });
+                self.shared
+                    .dispatcher
+                    .do_send(AgentDown { agent_id: self.id });
                 self.shared.forget_agent(self.id);
             }
         }
@@ -361,12 +365,21 @@ impl Handler<RunTask> for AgentActor {
         };
         let key = (job.workflow_id, job.task_id.clone());
         let (task_id, attempt) = (job.task_id.clone(), job.attempt);
-        let Some(executor) = self.executor.clone() else {
+        let executor = if self.done {
+            None
+        } else {
+            self.executor.clone()
+        };
+        let Some(executor) = executor else {
             to.do_send(AttemptReport {
                 task_id,
                 attempt,
                 report: Report::Finished(Outcome::Failed {
-                    error: "the agent has no working executor (see its registration)".to_owned(),
+                    error: if self.done {
+                        "the agent has stopped".to_owned()
+                    } else {
+                        "the agent has no working executor (see its registration)".to_owned()
+                    },
                 }),
             });
             return;
@@ -410,7 +423,8 @@ impl Handler<RunTask> for AgentActor {
                 match result {
                     Ok(outcome) => send(Report::Finished(outcome)),
                     Err(e) if e.is_panic() => {
-                        let reason = format!("executor panicked: {}", panic_message(e.into_panic()));
+                        let reason =
+                            format!("executor panicked: {}", panic_message(e.into_panic()));
                         send(Report::Finished(Outcome::Failed {
                             error: reason.clone(),
                         }));
@@ -463,4 +477,3 @@ pub(crate) fn start(id: AgentId, shared: Arc<Shared>) -> Addr<AgentActor> {
     let arbiter = shared.arbiter.clone();
     Supervisor::start_in_arbiter(&arbiter, move |_| AgentActor::new(id, shared))
 }
-

@@ -90,8 +90,19 @@ mod tests {
     #[test]
     fn it_refuses_duplicate_names_and_unknown_fields() {
         let dup = "agents:\n  - {name: a, capabilities: [s], executor: {kind: instant}}\n  - {name: a, capabilities: [s], executor: {kind: instant}}\n";
-        assert!(AgentsFile::parse(dup).unwrap_err().to_string().contains("\"a\" is used more than once"));
-        let unknown = "agents:\n  - {name: a, capabilities: [s], executor: {kind: instant}, cpus: 2}\n";
-        assert!(AgentsFile::parse(unknown).unwrap_err().to_string().contains("unknown field `cpus`"));
+        assert!(
+            AgentsFile::parse(dup)
+                .unwrap_err()
+                .to_string()
+                .contains("\"a\" is used more than once")
+        );
+        let unknown =
+            "agents:\n  - {name: a, capabilities: [s], executor: {kind: instant}, cpus: 2}\n";
+        assert!(
+            AgentsFile::parse(unknown)
+                .unwrap_err()
+                .to_string()
+                .contains("unknown field `cpus`")
+        );
     }
 }

@@ -55,7 +55,9 @@ pub(crate) struct Granted {
 pub(crate) enum Ending {
     /// The grant was not used (the task moved on meanwhile).
     Unused,
-    Succeeded { duration_ms: u64 },
+    Succeeded {
+        duration_ms: u64,
+    },
     Failed,
     /// Ended without a verdict on the agent (cancelled, skipped,
     /// reassigned, escalated by the agent).

@@ -2,6 +2,7 @@
 //! It starts the actors on a store, registers agents, submits workflows,
 //! sends commands and waits for outcomes; it never exposes an actor.
 
+use crate::Error;
 use crate::agent_actor::{self, AgentActor, Ensure};
 use crate::agents_file::{AgentDefinition, AgentsFile};
 use crate::dispatcher::{AgentHistory, Dispatcher, HealthPolicy};
@@ -11,7 +12,6 @@ use crate::metrics::NodeMetrics;
 use crate::persist::{self, Cause};
 use crate::supervision::RestartPolicy;
 use crate::workflow_actor::{self, WorkflowActor, WorkflowCommandMsg};
-use crate::Error;
 use actix::prelude::*;
 use maos_domain::agent::AgentCommand;
 use maos_domain::workflow::{
@@ -249,7 +249,10 @@ impl Node {
     pub async fn register_agents(&self, file: &AgentsFile) -> Result<Vec<AgentId>, Error> {
         let mut ids = Vec::with_capacity(file.agents.len());
         for definition in &file.agents {
-            ids.push(self.register_agent(definition, CommandContext::default()).await?);
+            ids.push(
+                self.register_agent(definition, CommandContext::default())
+                    .await?,
+            );
         }
         Ok(ids)
     }
@@ -307,7 +310,11 @@ impl Node {
 
     /// Submits a workflow. The spec is validated first; a refused spec
     /// appends nothing.
-    pub async fn submit(&self, spec: WorkflowSpec, ctx: CommandContext) -> Result<Submitted, Error> {
+    pub async fn submit(
+        &self,
+        spec: WorkflowSpec,
+        ctx: CommandContext,
+    ) -> Result<Submitted, Error> {
         workflow::validate_spec(&spec).map_err(maos_domain::Error::from)?;
         let workflow_id = WorkflowId(Uuid::now_v7());
         let command = WorkflowCommand::Submit {
@@ -462,7 +469,8 @@ impl Node {
             causation_id: ctx.causation_id,
             user_id: ctx.user_id,
         };
-        let cause = (ctx.correlation_id.is_some() || cause.user_id.is_some()
+        let cause = (ctx.correlation_id.is_some()
+            || cause.user_id.is_some()
             || cause.causation_id.is_some())
         .then_some(cause);
         addr.send(WorkflowCommandMsg { command, cause })
@@ -482,8 +490,10 @@ impl Node {
     /// Waits until the workflow completed, failed or was cancelled, or
     /// stops to wait for a human (escalated).
     pub async fn wait_settled(&self, id: WorkflowId) -> Result<WorkflowOutcome, Error> {
-        self.wait_for(id, |s| !matches!(s, WorkflowStatus::Submitted | WorkflowStatus::Running))
-            .await
+        self.wait_for(id, |s| {
+            !matches!(s, WorkflowStatus::Submitted | WorkflowStatus::Running)
+        })
+        .await
     }
 
     /// Waits until the workflow completed, failed or was cancelled.
@@ -505,11 +515,9 @@ impl Node {
             loop {
                 let page = store.read_stream(&stream, state.version, 1_000).await?;
                 for envelope in &page {
-                    let event = workflow::WorkflowEvent::from_parts(
-                        &envelope.event_type,
-                        &envelope.data,
-                    )
-                    .map_err(|e| Error::Decode(e.to_string()))?;
+                    let event =
+                        workflow::WorkflowEvent::from_parts(&envelope.event_type, &envelope.data)
+                            .map_err(|e| Error::Decode(e.to_string()))?;
                     state = workflow::evolve(state, &event);
                 }
                 if page.len() < 1_000 {
@@ -556,7 +564,10 @@ async fn live_streams(store: &Store) -> Result<(Vec<AgentId>, Vec<WorkflowId>), 
         let page = store.read_all(after, 10_000).await?;
         for e in &page {
             after = e.position;
-            let id = e.stream.split_once('-').and_then(|(_, id)| Uuid::parse_str(id).ok());
+            let id = e
+                .stream
+                .split_once('-')
+                .and_then(|(_, id)| Uuid::parse_str(id).ok());
             let Some(id) = id else { continue };
             match e.event_type.as_str() {
                 "agents.agent.registered" => agents.push(AgentId(id)),

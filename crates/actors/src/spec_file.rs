@@ -53,8 +53,10 @@ mod tests {
 
     #[test]
     fn it_parses_yaml_and_json_alike() {
-        let yaml = "name: demo\ntasks:\n  - id: a\n    capability: shell\n    instruction: echo hi\n";
-        let json = r#"{"name":"demo","tasks":[{"id":"a","capability":"shell","instruction":"echo hi"}]}"#;
+        let yaml =
+            "name: demo\ntasks:\n  - id: a\n    capability: shell\n    instruction: echo hi\n";
+        let json =
+            r#"{"name":"demo","tasks":[{"id":"a","capability":"shell","instruction":"echo hi"}]}"#;
         assert_eq!(
             parse_workflow_spec(yaml).unwrap(),
             parse_workflow_spec(json).unwrap()
@@ -66,7 +68,8 @@ mod tests {
         let text = "name: demo\ntasks:\n  - id: a\n    capability: shell\n    instruction: x\n  - id: build\n    capability: shell\n    instruction: x\n    on_exhausted: retry\n";
         let message = err(text);
         assert!(
-            message.contains("task \"build\" (tasks[1]): field on_exhausted: unknown variant `retry`"),
+            message
+                .contains("task \"build\" (tasks[1]): field on_exhausted: unknown variant `retry`"),
             "{message}"
         );
     }
@@ -82,7 +85,11 @@ mod tests {
     #[test]
     fn it_refuses_rule_breaking_specs_precisely() {
         let cycle = "name: c\ntasks:\n  - {id: a, capability: s, instruction: x, needs: [b]}\n  - {id: b, capability: s, instruction: x, needs: [a]}\n";
-        assert!(err(cycle).contains("tasks form a cycle: a -> b -> a"), "{}", err(cycle));
+        assert!(
+            err(cycle).contains("tasks form a cycle: a -> b -> a"),
+            "{}",
+            err(cycle)
+        );
         let unknown = "name: u\ntasks:\n  - {id: a, capability: s, instruction: x, needs: [zz]}\n";
         assert!(err(unknown).contains("task \"a\" needs unknown task \"zz\""));
         let dup = "name: d\ntasks:\n  - {id: a, capability: s, instruction: x}\n  - {id: a, capability: s, instruction: y}\n";

@@ -77,9 +77,9 @@ mod tests {
             window.record(policy, t0 + Duration::from_secs(2)),
             Verdict::GiveUp { in_window: 3 }
         );
-        // Eleven seconds later the first two have left the window.
+        // At 11.5 s the first two have left the window; the third stays.
         assert_eq!(
-            window.record(policy, t0 + Duration::from_secs(12)),
+            window.record(policy, t0 + Duration::from_millis(11_500)),
             Verdict::Restart { in_window: 2 }
         );
     }

@@ -14,8 +14,8 @@ use crate::executor::{Job, Outcome};
 use crate::messages::*;
 use crate::node::Shared;
 use crate::persist::{self, Cause};
-use actix::prelude::*;
 use actix::WeakAddr;
+use actix::prelude::*;
 use maos_domain::workflow::{
     self, TaskStatus, Workflow, WorkflowCommand, WorkflowEvent, WorkflowState,
 };
@@ -165,8 +165,11 @@ impl WorkflowActor {
         self.events_since_snapshot += events.len() as u64;
         if self.events_since_snapshot >= self.shared.config.snapshot_every && !self.finished {
             self.events_since_snapshot = 0;
-            let (store, stream, version) =
-                (self.shared.store.clone(), self.stream.clone(), self.state.version);
+            let (store, stream, version) = (
+                self.shared.store.clone(),
+                self.stream.clone(),
+                self.state.version,
+            );
             let state = self.state.clone();
             actix::spawn(async move {
                 if let Err(e) = persist::snapshot(&store, &stream, version, &state).await {
@@ -181,7 +184,7 @@ impl WorkflowActor {
         match event {
             E::TaskReady(e) => self.request(&e.task_id, ctx),
             E::TaskReassigned(e) => {
-                self.end_attempt(&e.task_id, e.attempt, Ending::Neutral, true, ctx);
+                self.end_attempt(&e.task_id, e.attempt, Ending::Neutral, ctx);
                 self.request(&e.task_id, ctx);
             }
             E::TaskRetryScheduled(e) => {
@@ -208,17 +211,25 @@ impl WorkflowActor {
                         .map_or(0, |t| t.elapsed().as_millis() as u64);
                     Ending::Succeeded { duration_ms }
                 };
-                self.end_attempt(&e.task_id, e.attempt, ending, false, ctx);
+                self.end_attempt(&e.task_id, e.attempt, ending, ctx);
             }
-            E::TaskFailed(e) => self.end_attempt(&e.task_id, e.attempt, Ending::Failed, false, ctx),
-            E::TaskTimedOut(e) => self.end_attempt(&e.task_id, e.attempt, Ending::Failed, true, ctx),
+            E::TaskFailed(e) => self.end_attempt(&e.task_id, e.attempt, Ending::Failed, ctx),
+            E::TaskTimedOut(e) => self.end_attempt(&e.task_id, e.attempt, Ending::Failed, ctx),
             E::TaskEscalated(e) => {
-                let attempt = self.state.tasks.get(&e.task_id).map_or(Attempt(0), |t| t.attempt);
-                self.end_attempt(&e.task_id, attempt, Ending::Neutral, false, ctx);
+                let attempt = self
+                    .state
+                    .tasks
+                    .get(&e.task_id)
+                    .map_or(Attempt(0), |t| t.attempt);
+                self.end_attempt(&e.task_id, attempt, Ending::Neutral, ctx);
             }
             E::TaskCancelled(e) => {
-                let attempt = self.state.tasks.get(&e.task_id).map_or(Attempt(0), |t| t.attempt);
-                self.end_attempt(&e.task_id, attempt, Ending::Neutral, true, ctx);
+                let attempt = self
+                    .state
+                    .tasks
+                    .get(&e.task_id)
+                    .map_or(Attempt(0), |t| t.attempt);
+                self.end_attempt(&e.task_id, attempt, Ending::Neutral, ctx);
             }
             E::Completed(_) | E::Failed(_) | E::Cancelled(_) => {
                 self.finished = true;
@@ -308,18 +319,22 @@ impl WorkflowActor {
                 "attempt": attempt,
                 "dependencies": dependencies,
             }),
-            workflow_dir: self.shared.config.workspace_root.join(self.id.0.to_string()),
+            workflow_dir: self
+                .shared
+                .config
+                .workspace_root
+                .join(self.id.0.to_string()),
         }
     }
 
     /// An attempt ended: stop its timer, give its slot back, and kill its
-    /// process if it may still run.
+    /// process if it still runs (timed out, cancelled, reassigned, or its
+    /// result came from elsewhere).
     fn end_attempt(
         &mut self,
         task_id: &TaskId,
         attempt: Attempt,
         ending: Ending,
-        kill: bool,
         ctx: &mut Context<Self>,
     ) {
         if let Some(timer) = self.timers.remove(task_id) {
@@ -333,7 +348,7 @@ impl WorkflowActor {
         }
         self.handed_out.remove(task_id);
         let agent = self.agents.remove(task_id);
-        if kill && let Some(agent) = agent.and_then(|a| a.upgrade()) {
+        if let Some(agent) = agent.and_then(|a| a.upgrade()) {
             agent.do_send(AbortTask {
                 workflow_id: self.id,
                 task_id: task_id.clone(),
@@ -405,7 +420,9 @@ impl Actor for WorkflowActor {
 
     fn started(&mut self, ctx: &mut Context<Self>) {
         if self.finished {
-            ctx.stop();
+            // Stays idle until its last address is dropped. Stopping here
+            // would make the supervisor restart it in a tight loop while a
+            // caller still holds an address.
             return;
         }
         let store = self.shared.store.clone();
@@ -590,6 +607,7 @@ impl Handler<TakeBack> for WorkflowActor {
 impl Handler<Finish> for WorkflowActor {
     type Result = ();
     fn handle(&mut self, _: Finish, ctx: &mut Context<Self>) {
+        self.finished = true;
         for (_, timer) in self.timers.drain() {
             ctx.cancel_future(timer);
         }
@@ -599,8 +617,9 @@ impl Handler<Finish> for WorkflowActor {
                 task_id,
             });
         }
+        // The actor stops by itself once the callers holding its address
+        // are done with it.
         self.shared.forget_workflow(self.id);
-        ctx.stop();
     }
 }
 

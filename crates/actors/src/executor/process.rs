@@ -37,7 +37,8 @@ use tokio::process::Command;
 pub use limits::Limits;
 
 /// Variables passed on when a config names none.
-pub const DEFAULT_ENV_ALLOW: &[&str] = &["PATH", "HOME", "LANG", "LC_ALL", "TERM", "TMPDIR", "USER"];
+pub const DEFAULT_ENV_ALLOW: &[&str] =
+    &["PATH", "HOME", "LANG", "LC_ALL", "TERM", "TMPDIR", "USER"];
 
 /// Stdout and stderr kept per attempt unless configured.
 pub const DEFAULT_OUTPUT_CAP: usize = 1 << 20;
@@ -163,9 +164,10 @@ impl ProcessExecutor {
         // Kills the whole group when the attempt is dropped (timeout,
         // cancel) and after the leader exits (stray children).
         let _group = child.id().map(group::GroupGuard::new);
-        let stdout = child.stdout.take().map(|out| {
-            tokio::spawn(output::capture(out, self.output_cap_bytes, Some(progress)))
-        });
+        let stdout = child
+            .stdout
+            .take()
+            .map(|out| tokio::spawn(output::capture(out, self.output_cap_bytes, Some(progress))));
         let stderr = child
             .stderr
             .take()

@@ -46,7 +46,10 @@ impl Progress {
             return;
         }
         let now = Instant::now();
-        if self.last.is_some_and(|last| now.duration_since(last) < self.interval) {
+        if self
+            .last
+            .is_some_and(|last| now.duration_since(last) < self.interval)
+        {
             return;
         }
         self.last = Some(now);

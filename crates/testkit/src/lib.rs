@@ -1,0 +1,88 @@
+//! Fresh event stores for tests: a new SQLite file, or a new PostgreSQL
+//! database on the server in `MAOS_TEST_POSTGRES_URL` (default: the local
+//! server), and their removal afterwards.
+
+use maos_store::Store;
+use uuid::Uuid;
+
+/// A store on a new SQLite file in a new temporary directory.
+pub async fn sqlite() -> Store {
+    let dir = std::env::temp_dir().join(format!("maos-test-{}", Uuid::now_v7()));
+    Store::open(&sqlite_url(&dir))
+        .await
+        .expect("cannot open SQLite")
+}
+
+/// The URL of the store file in `dir`.
+pub fn sqlite_url(dir: &std::path::Path) -> String {
+    format!("sqlite://{}/maos.db", dir.display())
+}
+
+/// The PostgreSQL server tests use.
+pub fn server_url() -> String {
+    std::env::var("MAOS_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+/// The URL of `database` on the test server.
+pub fn database_url(database: &str) -> String {
+    let server = server_url();
+    let base = server.rsplit_once('/').map_or(server.as_str(), |(b, _)| b);
+    format!("{base}/{database}")
+}
+
+async fn admin() -> sqlx::PgConnection {
+    use sqlx::Connection;
+    let url = server_url();
+    sqlx::PgConnection::connect(&url).await.unwrap_or_else(|e| {
+        panic!("PostgreSQL at {url} is unreachable ({e}); run scripts/services")
+    })
+}
+
+/// Creates an empty database named `maos_test_<uuid>` and returns its URL.
+pub async fn postgres_database() -> String {
+    let database = format!("maos_test_{}", Uuid::now_v7().simple());
+    sqlx::raw_sql(sqlx::AssertSqlSafe(format!("CREATE DATABASE {database}")))
+        .execute(&mut admin().await)
+        .await
+        .expect("cannot create a test database");
+    database_url(&database)
+}
+
+/// A store on a new PostgreSQL database.
+pub async fn postgres() -> Store {
+    Store::open(&postgres_database().await)
+        .await
+        .expect("cannot open PostgreSQL")
+}
+
+/// Removes the store's file or database.
+pub async fn cleanup(store: Store) {
+    match store {
+        Store::Sqlite(s) => {
+            if let Some(dir) = s.path().parent() {
+                let _ = std::fs::remove_dir_all(dir);
+            }
+        }
+        Store::Postgres(p) => {
+            let database = p
+                .pool()
+                .connect_options()
+                .get_database()
+                .unwrap_or_default()
+                .to_owned();
+            p.pool().close().await;
+            drop(p);
+            drop_database(&database).await;
+        }
+    }
+}
+
+/// Drops a test database, closing its connections.
+pub async fn drop_database(database: &str) {
+    let _ = sqlx::raw_sql(sqlx::AssertSqlSafe(format!(
+        "DROP DATABASE IF EXISTS {database} WITH (FORCE)"
+    )))
+    .execute(&mut admin().await)
+    .await;
+}
