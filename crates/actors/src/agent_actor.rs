@@ -125,7 +125,7 @@ impl AgentActor {
                 self.build_executor();
             }
             if let AgentEvent::Retired(_) = event {
-                self.retire(ctx);
+                self.retire();
                 return;
             }
         }
@@ -159,7 +159,7 @@ impl AgentActor {
         });
     }
 
-    fn retire(&mut self, ctx: &mut Context<Self>) {
+    fn retire(&mut self) {
         self.done = true;
         self.abort_all("agent retired");
         self.shared
@@ -248,7 +248,7 @@ impl Actor for AgentActor {
                     act.correlation_id = loaded.correlation_id;
                     act.last_event_id = loaded.last_event_id;
                     if act.state.status == AgentStatus::Retired {
-                        act.retire(ctx);
+                        act.retire();
                         return;
                     }
                     if act.state.status != AgentStatus::Unregistered {

@@ -1,7 +1,10 @@
 //! The `maos` commands and their shared options.
 
 mod events;
+mod node;
 mod relay;
+mod run;
+mod up;
 
 use clap::{Parser, Subcommand};
 
@@ -18,6 +21,12 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run a node: resume live workflows and agents from the store, register
+    /// agents from a file, and work until interrupted.
+    Up(up::Args),
+    /// Run one workflow to its end on an embedded node; the exit status
+    /// tells the outcome (0 completed, 1 failed or cancelled, 3 escalated).
+    Run(run::Args),
     /// Relay every committed event to NATS JetStream and/or RabbitMQ.
     Relay(relay::Args),
     /// Follow events.
@@ -26,10 +35,13 @@ enum Command {
 }
 
 impl Cli {
-    pub async fn run(self) -> anyhow::Result<()> {
+    pub async fn run(self) -> anyhow::Result<std::process::ExitCode> {
+        let ok = std::process::ExitCode::SUCCESS;
         match self.command {
-            Command::Relay(args) => relay::run(args).await,
-            Command::Events(command) => events::run(command).await,
+            Command::Up(args) => up::run(args).await.map(|()| ok),
+            Command::Run(args) => run::run(args).await,
+            Command::Relay(args) => relay::run(args).await.map(|()| ok),
+            Command::Events(command) => events::run(command).await.map(|()| ok),
         }
     }
 }

@@ -7,18 +7,10 @@ use clap::Parser;
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     cli::init_logging();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(r) => r,
-        Err(e) => {
-            eprintln!("maos: cannot start the runtime: {e}");
-            return std::process::ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(cli.run()) {
-        Ok(()) => std::process::ExitCode::SUCCESS,
+    // The actor system: actors on this thread, I/O and executors on a
+    // multi-threaded tokio runtime.
+    match maos_actors::run(cli.run()) {
+        Ok(code) => code,
         Err(e) => {
             eprintln!("maos: {e:#}");
             std::process::ExitCode::FAILURE

@@ -1,3 +1,4 @@
 //! The `maos` binary, driven as a user would: as a process.
 
+mod crash_recovery;
 mod relay_crash;
