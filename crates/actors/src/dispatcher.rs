@@ -344,3 +344,15 @@ impl Handler<Release> for Dispatcher {
         self.serve_waiting();
     }
 }
+
+/// How many agents can be dispatched to (registered, running, not retired).
+#[derive(Debug, Message)]
+#[rtype(result = "usize")]
+pub(crate) struct CountAgents;
+
+impl Handler<CountAgents> for Dispatcher {
+    type Result = usize;
+    fn handle(&mut self, _: CountAgents, _: &mut Context<Self>) -> usize {
+        self.agents.len()
+    }
+}

@@ -218,6 +218,16 @@ impl Node {
         self.shared.metrics.clone()
     }
 
+    /// Agents announced to the dispatcher: registered, rehydrated and not
+    /// retired.
+    pub async fn agent_count(&self) -> Result<usize, Error> {
+        self.shared
+            .dispatcher
+            .send(crate::dispatcher::CountAgents)
+            .await
+            .map_err(|_| Error::NotRunning("the dispatcher".to_owned()))
+    }
+
     /// Workflows live on this node.
     pub fn live_workflows(&self) -> Vec<WorkflowId> {
         lock(&self.shared.workflows).keys().copied().collect()

@@ -4,6 +4,7 @@
 //! runs as ratios to F.
 
 mod flush;
+mod orchestrate_bench;
 mod rebuild_bench;
 mod relay_bench;
 mod stats;
@@ -32,6 +33,13 @@ enum Command {
     /// Read side: the log folded in memory, every read model rebuilt with
     /// its writes, state as of a point of a 10,000-event stream.
     Rebuild(rebuild_bench::Options),
+    /// Orchestration end to end with the instant executor: tasks/minute,
+    /// command and dispatch latency, memory per live agent actor.
+    Orchestrate(orchestrate_bench::Options),
+    /// (Internal) resumes a node on a store of many agents and prints the
+    /// memory its agent actors take. Started by `orchestrate`.
+    #[command(hide = true)]
+    AgentMemory(orchestrate_bench::MemoryOptions),
 }
 
 /// Which event store backend to measure.
@@ -50,14 +58,24 @@ fn main() -> anyhow::Result<()> {
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         .try_init();
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
     let report = match cli.command {
-        Command::Store(options) => runtime.block_on(store_bench::run(options))?,
-        Command::Relay(options) => runtime.block_on(relay_bench::run(options))?,
-        Command::Rebuild(options) => runtime.block_on(rebuild_bench::run(options))?,
+        Command::Store(options) => on_tokio(store_bench::run(options))?,
+        Command::Relay(options) => on_tokio(relay_bench::run(options))?,
+        Command::Rebuild(options) => on_tokio(rebuild_bench::run(options))?,
+        // The orchestration benchmarks run inside the actor system.
+        Command::Orchestrate(options) => maos_actors::run(orchestrate_bench::run(options))?,
+        Command::AgentMemory(options) => {
+            maos_actors::run(orchestrate_bench::agent_memory(options))?
+        }
     };
     println!("{}", serde_json::to_string_pretty(&report)?);
     Ok(())
+}
+
+fn on_tokio<F: Future>(future: F) -> F::Output {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("cannot build the tokio runtime")
+        .block_on(future)
 }
