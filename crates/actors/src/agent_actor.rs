@@ -42,13 +42,23 @@ pub(crate) struct AgentActor {
     last_event_id: Option<Uuid>,
     executor: Option<Arc<dyn Executor>>,
     running: HashMap<(WorkflowId, TaskId), Running>,
-    window: RestartWindow,
-    /// Why the actor crashed, until the restart is recorded.
-    crashed: Option<String>,
-    /// The restart to record once rehydrated.
-    restart_to_record: Option<(String, u32)>,
+    /// Crash bookkeeping; allocated at the first crash (most agents never
+    /// crash, and a node may hold 100,000 of them).
+    crashes: Option<Box<Crashes>>,
     /// Gave up restarting, or retired: stop on every (re)start.
     done: bool,
+    /// State folded by the node's start-up scan: the first start uses it
+    /// instead of reading the stream (restarts always read).
+    preloaded: Option<Box<persist::Loaded<AgentState>>>,
+}
+
+#[derive(Default)]
+struct Crashes {
+    window: RestartWindow,
+    /// Why the actor crashed, until the restart is recorded.
+    reason: Option<String>,
+    /// The restart to record once rehydrated.
+    to_record: Option<(String, u32)>,
 }
 
 impl AgentActor {
@@ -61,10 +71,9 @@ impl AgentActor {
             last_event_id: None,
             executor: None,
             running: HashMap::new(),
-            window: RestartWindow::default(),
-            crashed: None,
-            restart_to_record: None,
+            crashes: None,
             done: false,
+            preloaded: None,
         }
     }
 
@@ -134,7 +143,13 @@ impl AgentActor {
 
     fn build_executor(&mut self) {
         match self.shared.config.executors.build(&self.state.executor) {
-            Ok(executor) => self.executor = Some(executor),
+            Ok(executor) => {
+                self.executor = Some(executor);
+                // The setting lives on in the built executor and in the
+                // stream (a restart reads it again); the JSON copy is the
+                // largest part of an idle agent's memory.
+                self.state.executor = serde_json::Value::Null;
+            }
             Err(e) => {
                 tracing::error!(agent = %self.id, error = %e, "agent's executor can't be built; its attempts will fail");
                 self.executor = None;
@@ -187,7 +202,7 @@ impl AgentActor {
     fn crash(&mut self, reason: String, ctx: &mut Context<Self>) {
         tracing::warn!(agent = %self.id, %reason, "executor panicked; restarting the agent");
         self.abort_all(&format!("agent restarted: {reason}"));
-        self.crashed = Some(reason);
+        self.crashes.get_or_insert_default().reason = Some(reason);
         ctx.stop();
     }
 
@@ -229,45 +244,56 @@ impl Actor for AgentActor {
             // make the supervisor restart it in a tight loop).
             return;
         }
+        if let Some(loaded) = self.preloaded.take() {
+            self.rehydrated(Ok(*loaded), ctx);
+            return;
+        }
         let store = self.shared.store.clone();
         let stream = self.id.stream();
         ctx.wait(
             async move { persist::load::<Agent>(&store, &stream).await }
                 .into_actor(self)
-                .map(|loaded, act, ctx| {
-                    let loaded = match loaded {
-                        Ok(loaded) => loaded,
-                        Err(e) => {
-                            tracing::error!(agent = %act.id, error = %e, "cannot rehydrate; retrying");
-                            act.crashed = Some(format!("cannot rehydrate: {e}"));
-                            ctx.run_later(Duration::from_secs(1), |_, ctx| ctx.stop());
-                            return;
-                        }
-                    };
-                    act.state = loaded.state;
-                    act.correlation_id = loaded.correlation_id;
-                    act.last_event_id = loaded.last_event_id;
-                    if act.state.status == AgentStatus::Retired {
-                        act.retire();
-                        return;
-                    }
-                    if act.state.status != AgentStatus::Unregistered {
-                        act.build_executor();
-                    }
-                    if let Some((reason, in_window)) = act.restart_to_record.take() {
-                        ctx.wait(act.execute(
-                            AgentCommand::RecordRestart {
-                                reason,
-                                restarts_in_window: in_window,
-                                now: chrono::Utc::now(),
-                            },
-                            None,
-                        )
-                        .map(|_, _, _| ()));
-                    }
-                    act.announce(ctx);
-                }),
+                .map(|loaded, act, ctx| act.rehydrated(loaded, ctx)),
         );
+    }
+}
+
+impl AgentActor {
+    /// Takes the state read from the store (or preloaded) and gets going.
+    fn rehydrated(
+        &mut self,
+        loaded: Result<persist::Loaded<AgentState>, Error>,
+        ctx: &mut Context<Self>,
+    ) {
+        let loaded = match loaded {
+            Ok(loaded) => loaded,
+            Err(e) => {
+                tracing::error!(agent = %self.id, error = %e, "cannot rehydrate; retrying");
+                self.crashes.get_or_insert_default().reason =
+                    Some(format!("cannot rehydrate: {e}"));
+                ctx.run_later(Duration::from_secs(1), |_, ctx| ctx.stop());
+                return;
+            }
+        };
+        self.state = loaded.state;
+        self.correlation_id = loaded.correlation_id;
+        self.last_event_id = loaded.last_event_id;
+        if self.state.status == AgentStatus::Retired {
+            self.retire();
+            return;
+        }
+        if self.state.status != AgentStatus::Unregistered {
+            self.build_executor();
+        }
+        if let Some((reason, in_window)) = self.crashes.as_mut().and_then(|c| c.to_record.take()) {
+            let command = AgentCommand::RecordRestart {
+                reason,
+                restarts_in_window: in_window,
+                now: chrono::Utc::now(),
+            };
+            ctx.wait(self.execute(command, None).map(|_, _, _| ()));
+        }
+        self.announce(ctx);
     }
 }
 
@@ -276,18 +302,16 @@ impl Supervised for AgentActor {
         if self.done {
             return;
         }
-        let reason = self
-            .crashed
+        let policy = self.shared.config.restart_policy;
+        let crashes = self.crashes.get_or_insert_default();
+        let reason = crashes
+            .reason
             .take()
             .unwrap_or_else(|| "stopped unexpectedly".to_owned());
         self.shared.metrics.count_restart();
-        match self
-            .window
-            .record(self.shared.config.restart_policy, Instant::now())
-        {
-            Verdict::Restart { in_window } => self.restart_to_record = Some((reason, in_window)),
+        match crashes.window.record(policy, Instant::now()) {
+            Verdict::Restart { in_window } => crashes.to_record = Some((reason, in_window)),
             Verdict::GiveUp { in_window } => {
-                let policy = self.shared.config.restart_policy;
                 let why = format!(
                     "gave up after {in_window} restarts within {}s (last: {reason})",
                     policy.within.as_secs()
@@ -473,7 +497,18 @@ fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
 }
 
 /// Starts an agent actor under a supervisor on the node's arbiter.
-pub(crate) fn start(id: AgentId, shared: Arc<Shared>) -> Addr<AgentActor> {
+/// Starts an agent actor under a supervisor on the node's arbiter; with
+/// `preloaded` state its first start reads nothing.
+pub(crate) fn start(
+    id: AgentId,
+    shared: Arc<Shared>,
+    preloaded: Option<Box<persist::Loaded<AgentState>>>,
+) -> Addr<AgentActor> {
     let arbiter = shared.arbiter.clone();
-    Supervisor::start_in_arbiter(&arbiter, move |_| AgentActor::new(id, shared))
+    Supervisor::start_in_arbiter(&arbiter, move |_| {
+        let mut actor = AgentActor::new(id, shared);
+        actor.preloaded = preloaded;
+        actor
+    })
 }
+

@@ -165,16 +165,23 @@ impl Dispatcher {
         }
     }
 
-    fn index(&mut self) {
-        self.by_capability.clear();
-        let mut ids: Vec<&AgentId> = self.agents.keys().collect();
-        ids.sort();
-        for id in ids {
-            for capability in &self.agents[id].capabilities {
-                self.by_capability
-                    .entry(capability.clone())
-                    .or_default()
-                    .push(*id);
+    /// Puts `agent` under each of `capabilities` (kept sorted by id, so
+    /// scoring ties resolve the same way every time).
+    fn index(&mut self, agent: AgentId, capabilities: &[Capability]) {
+        for capability in capabilities {
+            let ids = self.by_capability.entry(capability.clone()).or_default();
+            if let Err(at) = ids.binary_search(&agent) {
+                ids.insert(at, agent);
+            }
+        }
+    }
+
+    fn unindex(&mut self, agent: AgentId, capabilities: &[Capability]) {
+        for capability in capabilities {
+            if let Some(ids) = self.by_capability.get_mut(capability)
+                && let Ok(at) = ids.binary_search(&agent)
+            {
+                ids.remove(at);
             }
         }
     }
@@ -238,23 +245,27 @@ impl Handler<AgentUp> for Dispatcher {
             running: HashSet::new(),
             consecutive_failures: 0,
         });
+        let old_capabilities = std::mem::replace(&mut slot.capabilities, msg.capabilities.clone());
         slot.addr = msg.addr;
-        slot.capabilities = msg.capabilities;
         slot.max_concurrency = msg.max_concurrency;
         if msg.healthy && !slot.healthy {
             slot.consecutive_failures = 0;
         }
         slot.healthy = msg.healthy;
-        self.index();
-        self.serve_waiting();
+        self.unindex(msg.agent_id, &old_capabilities);
+        self.index(msg.agent_id, &msg.capabilities);
+        if !self.waiting.is_empty() {
+            self.serve_waiting();
+        }
     }
 }
 
 impl Handler<AgentDown> for Dispatcher {
     type Result = ();
     fn handle(&mut self, msg: AgentDown, _: &mut Context<Self>) {
-        self.agents.remove(&msg.agent_id);
-        self.index();
+        if let Some(slot) = self.agents.remove(&msg.agent_id) {
+            self.unindex(msg.agent_id, &slot.capabilities);
+        }
     }
 }
 
@@ -341,7 +352,9 @@ impl Handler<Release> for Dispatcher {
         if let Some(failures) = unhealthy {
             self.mark_unhealthy(agent_id, failures, ctx);
         }
-        self.serve_waiting();
+        if !self.waiting.is_empty() {
+            self.serve_waiting();
+        }
     }
 }
 

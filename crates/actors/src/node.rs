@@ -13,7 +13,7 @@ use crate::persist::{self, Cause};
 use crate::supervision::RestartPolicy;
 use crate::workflow_actor::{self, WorkflowActor, WorkflowCommandMsg};
 use actix::prelude::*;
-use maos_domain::agent::AgentCommand;
+use maos_domain::agent::{self, AgentCommand, AgentEvent, AgentState, AgentStatus};
 use maos_domain::workflow::{
     self, ForkOrigin, HumanDecision, Workflow, WorkflowCommand, WorkflowSpec, WorkflowState,
     WorkflowStatus,
@@ -118,7 +118,7 @@ impl Shared {
     fn agent(self: &Arc<Self>, id: AgentId) -> Addr<AgentActor> {
         lock(&self.agents)
             .entry(id)
-            .or_insert_with(|| agent_actor::start(id, self.clone()))
+            .or_insert_with(|| agent_actor::start(id, self.clone(), None))
             .clone()
     }
 
@@ -199,9 +199,12 @@ impl Node {
     /// Starts actors for every live agent and workflow in the log.
     async fn resume(&self) -> Result<(), Error> {
         let (agents, workflows) = live_streams(&self.shared.store).await?;
-        for id in agents {
-            self.shared.agent(id);
+        let mut directory = lock(&self.shared.agents);
+        for (id, loaded) in agents {
+            let addr = agent_actor::start(id, self.shared.clone(), Some(Box::new(loaded)));
+            directory.insert(id, addr);
         }
+        drop(directory);
         for id in workflows {
             self.shared.workflow(id);
         }
@@ -562,11 +565,12 @@ fn cause(ctx: &CommandContext) -> Option<Cause> {
     })
 }
 
-/// Agents registered and not retired, and workflows submitted and not
-/// finished, from one pass over the log.
-async fn live_streams(store: &Store) -> Result<(Vec<AgentId>, Vec<WorkflowId>), Error> {
-    let mut agents: Vec<AgentId> = Vec::new();
-    let mut retired: HashSet<AgentId> = HashSet::new();
+/// Agents registered and not retired (their states folded on the way),
+/// and workflows submitted and not finished, from one pass over the log.
+async fn live_streams(
+    store: &Store,
+) -> Result<(HashMap<AgentId, persist::Loaded<AgentState>>, Vec<WorkflowId>), Error> {
+    let mut agents: HashMap<AgentId, persist::Loaded<AgentState>> = HashMap::new();
     let mut workflows: Vec<WorkflowId> = Vec::new();
     let mut finished: HashSet<WorkflowId> = HashSet::new();
     let mut after = 0;
@@ -574,16 +578,27 @@ async fn live_streams(store: &Store) -> Result<(Vec<AgentId>, Vec<WorkflowId>), 
         let page = store.read_all(after, 10_000).await?;
         for e in &page {
             after = e.position;
-            let id = e
-                .stream
-                .split_once('-')
-                .and_then(|(_, id)| Uuid::parse_str(id).ok());
-            let Some(id) = id else { continue };
+            let Some((category, id)) = e.stream.split_once('-') else {
+                continue;
+            };
+            let Ok(id) = Uuid::parse_str(id) else {
+                continue;
+            };
+            if category == AgentId::CATEGORY {
+                let event = AgentEvent::from_parts(&e.event_type, &e.data)
+                    .map_err(|err| Error::Decode(err.to_string()))?;
+                let loaded = agents.entry(AgentId(id)).or_insert_with(|| persist::Loaded {
+                    state: AgentState::default(),
+                    version: 0,
+                    correlation_id: Some(e.metadata.correlation_id),
+                    last_event_id: None,
+                });
+                loaded.state = agent::evolve(std::mem::take(&mut loaded.state), &event);
+                loaded.version = e.version;
+                loaded.last_event_id = Some(e.id);
+                continue;
+            }
             match e.event_type.as_str() {
-                "agents.agent.registered" => agents.push(AgentId(id)),
-                "agents.agent.retired" => {
-                    retired.insert(AgentId(id));
-                }
                 "workflows.workflow.submitted" => workflows.push(WorkflowId(id)),
                 "workflows.workflow.completed"
                 | "workflows.workflow.failed"
@@ -597,7 +612,7 @@ async fn live_streams(store: &Store) -> Result<(Vec<AgentId>, Vec<WorkflowId>), 
             break;
         }
     }
-    agents.retain(|a| !retired.contains(a));
+    agents.retain(|_, a| a.state.status != AgentStatus::Retired);
     workflows.retain(|w| !finished.contains(w));
     Ok((agents, workflows))
 }

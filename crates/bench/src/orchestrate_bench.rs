@@ -295,11 +295,21 @@ fn rss_bytes() -> anyhow::Result<u64> {
     Ok(pages * 4096)
 }
 
-/// The child's side: open the store, note RSS, resume every agent, note
-/// RSS again.
+/// Bytes the allocator has handed out and not got back: live heap,
+/// without the pages freed memory keeps resident.
+fn heap_in_use_bytes() -> u64 {
+    // SAFETY: mallinfo2 only reads glibc's allocator statistics.
+    #[allow(unsafe_code)]
+    let info = unsafe { libc::mallinfo2() };
+    (info.uordblks + info.hblkhd) as u64
+}
+
+/// The child's side: open the store, note RSS and live heap, resume every
+/// agent, note them again.
 pub async fn agent_memory(options: MemoryOptions) -> anyhow::Result<Value> {
     let store = Store::open(&options.database_url).await?;
     let before = rss_bytes()?;
+    let heap_before = heap_in_use_bytes();
     let node = Node::start(store, NodeConfig::default()).await?;
     let started = Instant::now();
     while node.agent_count().await? < options.agents {
@@ -311,12 +321,18 @@ pub async fn agent_memory(options: MemoryOptions) -> anyhow::Result<Value> {
     }
     let resumed_in = started.elapsed();
     let after = rss_bytes()?;
-    let per_actor = after.saturating_sub(before) as f64 / options.agents as f64;
+    let heap_after = heap_in_use_bytes();
+    let per_actor = heap_after.saturating_sub(heap_before) as f64 / options.agents as f64;
+    let rss_per_actor = after.saturating_sub(before) as f64 / options.agents as f64;
     Ok(json!({
         "agents": options.agents,
         "rss_before_bytes": before,
         "rss_after_bytes": after,
+        "heap_before_bytes": heap_before,
+        "heap_after_bytes": heap_after,
         "bytes_per_agent_actor": round(per_actor),
+        "measured_as": "live heap (glibc mallinfo2) grown by resuming the agents, per agent",
+        "rss_bytes_per_agent_actor": round(rss_per_actor),
         "resume_s": round(resumed_in.as_secs_f64()),
         "includes": "actix actor + supervisor + mailbox, the agent's folded state, its dispatcher slot and directory entry",
     }))
