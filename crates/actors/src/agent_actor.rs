@@ -511,4 +511,3 @@ pub(crate) fn start(
         actor
     })
 }
-

@@ -64,6 +64,8 @@ pub struct NodeMetrics {
     /// A workflow command from its arrival at the actor to its reply, its
     /// events durable.
     pub command_latency: LatencySamples,
+    /// The store append inside each command (the durable part).
+    pub append_latency: LatencySamples,
     /// From a task becoming assignable to its attempt reaching the agent.
     pub dispatch_latency: LatencySamples,
     /// Actor restarts by a supervisor.

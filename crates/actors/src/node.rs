@@ -569,7 +569,13 @@ fn cause(ctx: &CommandContext) -> Option<Cause> {
 /// and workflows submitted and not finished, from one pass over the log.
 async fn live_streams(
     store: &Store,
-) -> Result<(HashMap<AgentId, persist::Loaded<AgentState>>, Vec<WorkflowId>), Error> {
+) -> Result<
+    (
+        HashMap<AgentId, persist::Loaded<AgentState>>,
+        Vec<WorkflowId>,
+    ),
+    Error,
+> {
     let mut agents: HashMap<AgentId, persist::Loaded<AgentState>> = HashMap::new();
     let mut workflows: Vec<WorkflowId> = Vec::new();
     let mut finished: HashSet<WorkflowId> = HashSet::new();
@@ -587,12 +593,14 @@ async fn live_streams(
             if category == AgentId::CATEGORY {
                 let event = AgentEvent::from_parts(&e.event_type, &e.data)
                     .map_err(|err| Error::Decode(err.to_string()))?;
-                let loaded = agents.entry(AgentId(id)).or_insert_with(|| persist::Loaded {
-                    state: AgentState::default(),
-                    version: 0,
-                    correlation_id: Some(e.metadata.correlation_id),
-                    last_event_id: None,
-                });
+                let loaded = agents
+                    .entry(AgentId(id))
+                    .or_insert_with(|| persist::Loaded {
+                        state: AgentState::default(),
+                        version: 0,
+                        correlation_id: Some(e.metadata.correlation_id),
+                        last_event_id: None,
+                    });
                 loaded.state = agent::evolve(std::mem::take(&mut loaded.state), &event);
                 loaded.version = e.version;
                 loaded.last_event_id = Some(e.id);

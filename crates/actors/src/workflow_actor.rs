@@ -121,9 +121,14 @@ impl WorkflowActor {
         let stream = self.stream.clone();
         let expected = ExpectedVersion::after(self.state.version);
         Box::pin(
-            async move { store.append(&stream, expected, new).await }
-                .into_actor(self)
-                .map(move |result, act, ctx| {
+            async move {
+                let append_started = Instant::now();
+                let result = store.append(&stream, expected, new).await;
+                (result, append_started.elapsed())
+            }
+            .into_actor(self)
+            .map(move |(result, append_took), act, ctx| {
+                    act.shared.metrics.append_latency.record(append_took);
                     let appended = match result {
                         Ok(appended) => appended,
                         Err(e) => {
@@ -171,7 +176,7 @@ impl WorkflowActor {
                 self.state.version,
             );
             let state = self.state.clone();
-            actix::spawn(async move {
+            tokio::spawn(async move {
                 if let Err(e) = persist::snapshot(&store, &stream, version, &state).await {
                     tracing::warn!(%stream, error = %e, "snapshot not saved");
                 }
@@ -540,6 +545,10 @@ impl WorkflowActor {
                     added_tasks,
                     now,
                 };
+                if !matches!(&command, WorkflowCommand::CompleteTask { added_tasks, .. } if !added_tasks.is_empty())
+                {
+                    return command;
+                }
                 match workflow::decide(&self.state, command.clone()) {
                     Err(
                         e @ (maos_domain::Error::InvalidSpec(_)

@@ -25,7 +25,7 @@ pub struct Options {
     #[arg(long, value_enum)]
     backend: Backend,
     /// Workflows, all submitted at once.
-    #[arg(long, default_value_t = 200)]
+    #[arg(long, default_value_t = 1000)]
     workflows: usize,
     /// Tasks per workflow (a binary tree: task i needs task i/2).
     #[arg(long, default_value_t = 10)]
@@ -166,6 +166,8 @@ pub async fn run(options: Options) -> anyhow::Result<Value> {
                 "tasks": options.latency_tasks,
                 "commands_measured": latency.commands,
                 "dispatch_p50_us": latency.dispatch_p50_us,
+                "append_in_command_p50_us": latency.append_p50_us,
+                "append_in_command_p99_us": latency.append_p99_us,
             },
             "throughput_phase": {
                 "what": "every workflow submitted at once: commands queue behind each other's flushes",
@@ -194,6 +196,8 @@ struct Workload {
     command_p99_us: Option<u32>,
     dispatch_p50_us: Option<u32>,
     dispatch_p99_us: Option<u32>,
+    append_p50_us: Option<u32>,
+    append_p99_us: Option<u32>,
     submit_p50_us: f64,
     submit_p99_us: f64,
 }
@@ -219,6 +223,7 @@ async fn workload(
 async fn phase(node: &Node, workflows: usize, spec: &WorkflowSpec) -> anyhow::Result<Workload> {
     let metrics = node.metrics();
     metrics.command_latency.clear();
+    metrics.append_latency.clear();
     metrics.dispatch_latency.clear();
     let started = Instant::now();
     let mut submits = tokio::task::JoinSet::new();
@@ -250,6 +255,8 @@ async fn phase(node: &Node, workflows: usize, spec: &WorkflowSpec) -> anyhow::Re
         command_p99_us: metrics.command_latency.percentile(99.0),
         dispatch_p50_us: metrics.dispatch_latency.percentile(50.0),
         dispatch_p99_us: metrics.dispatch_latency.percentile(99.0),
+        append_p50_us: metrics.append_latency.percentile(50.0),
+        append_p99_us: metrics.append_latency.percentile(99.0),
         submit_p50_us: submit.percentile_us(50.0),
         submit_p99_us: submit.percentile_us(99.0),
     })

@@ -31,7 +31,12 @@ fn the_sample_project_is_planned_built_tested_and_packaged() {
     assert!(stdout.contains("completed: 7/7 tasks done"), "{stdout}");
     // The package exists in the workflow's directory.
     let workspaces = dir.path().join(".maos/workspaces");
-    let workflow_dir = std::fs::read_dir(&workspaces).unwrap().next().unwrap().unwrap().path();
+    let workflow_dir = std::fs::read_dir(&workspaces)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     assert!(workflow_dir.join("calc-0.1.0.tar.gz").is_file());
     assert!(dir.path().join(".maos/maos.db").is_file());
 }
@@ -39,7 +44,11 @@ fn the_sample_project_is_planned_built_tested_and_packaged() {
 #[test]
 fn hello_runs() {
     let (output, _dir) = run_example("hello.yaml");
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[test]
@@ -58,7 +67,10 @@ fn a_bad_spec_is_refused_with_a_one_line_message_and_exit_1() {
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(stderr.contains("bad.yaml: invalid workflow spec: tasks form a cycle: a -> a"), "{stderr}");
+    assert!(
+        stderr.contains("bad.yaml: invalid workflow spec: tasks form a cycle: a -> a"),
+        "{stderr}"
+    );
     // Refused before anything was opened or written.
     assert!(!dir.path().join(".maos").exists());
 }
