@@ -155,11 +155,20 @@ impl Dispatcher {
         None
     }
 
-    /// Serves waiting requests in arrival order while slots are free.
+    /// Serves waiting requests in arrival order while slots are free. Once
+    /// a request for a capability finds no agent, later requests for it are
+    /// not scored again in this pass (the same agents would refuse them), so
+    /// a pass costs at most one failed scoring per capability.
     fn serve_waiting(&mut self) {
         let waiting = std::mem::take(&mut self.waiting);
+        let mut exhausted: HashSet<Capability> = HashSet::new();
         for request in waiting {
+            if exhausted.contains(&request.capability) {
+                self.waiting.push_back(request);
+                continue;
+            }
             if let Some(unserved) = self.try_grant(request) {
+                exhausted.insert(unserved.capability.clone());
                 self.waiting.push_back(unserved);
             }
         }

@@ -2,7 +2,8 @@
 
 use crate::support::*;
 use maos_actors::{CommandContext, NodeConfig};
-use maos_domain::workflow::WorkflowStatus;
+use maos_domain::workflow::{WorkflowEvent, WorkflowState, WorkflowStatus, evolve};
+use maos_store::EventStore;
 use maos_store::Store;
 use std::collections::BTreeMap;
 
@@ -29,7 +30,11 @@ fn dag_yaml() -> String {
 }
 
 pub async fn a_dag_of_20_tasks_over_5_process_agents_runs_in_dependency_order(store: &Store) {
-    let (node, dir) = node(store, NodeConfig::default()).await;
+    let config = NodeConfig {
+        snapshot_every: 10,
+        ..NodeConfig::default()
+    };
+    let (node, dir) = node(store, config).await;
     let agents = [
         shell_agent("a1", &["build"], 2),
         shell_agent("a2", &["build", "test"], 2),
@@ -98,6 +103,21 @@ pub async fn a_dag_of_20_tasks_over_5_process_agents_runs_in_dependency_order(st
     let last = events.last().unwrap();
     assert_eq!(last.event_type, "workflows.workflow.completed");
     assert_eq!(last.data["summary"]["tasks_completed"], 20);
+    // Snapshots were taken, and one equals the fold of the events up to it.
+    let snapshot = store
+        .load_snapshot(&submitted.workflow_id.stream())
+        .await
+        .unwrap()
+        .expect("no snapshot saved");
+    let mut fold = WorkflowState::default();
+    for e in &events[..snapshot.version as usize] {
+        fold = evolve(
+            fold,
+            &WorkflowEvent::from_parts(&e.event_type, &e.data).unwrap(),
+        );
+    }
+    let saved: WorkflowState = serde_json::from_value(snapshot.state).unwrap();
+    assert_eq!(saved, fold);
     // Every event carries the submission's correlation id.
     assert!(
         events

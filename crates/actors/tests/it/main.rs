@@ -2,9 +2,11 @@
 //! file) and on PostgreSQL (a fresh database), inside the actor system,
 //! with real processes for the `process` executor.
 
+mod delegation;
 mod escalation;
 mod fencing;
 mod happy_path;
+mod process_executor;
 mod refusals;
 mod supervision;
 mod support;
@@ -48,4 +50,7 @@ on_both_backends!(
     escalation::exhausted_retries_escalate_and_each_answer_does_what_it_says,
     escalation::an_agent_that_reports_blocked_escalates_its_task,
     refusals::bad_specs_are_refused_precisely_and_nothing_is_appended,
+    delegation::a_task_waits_for_a_capable_agent_and_runs_when_one_registers,
+    delegation::an_agent_failing_in_a_row_becomes_unhealthy_and_its_running_task_moves,
+    delegation::cancelling_a_workflow_kills_its_running_processes,
 );
