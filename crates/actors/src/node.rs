@@ -171,6 +171,15 @@ impl Node {
                 "the actor system (call Node::start inside maos_actors::run)".to_owned(),
             ));
         }
+        let mut config = config;
+        // Processes run in their task's directory, so every path handed to
+        // them (workspace, workflow dir, result file) must be absolute.
+        if config.workspace_root.is_relative() {
+            let cwd = std::env::current_dir().map_err(|e| {
+                Error::AgentConfig(format!("cannot resolve the workspace root: {e}"))
+            })?;
+            config.workspace_root = cwd.join(&config.workspace_root);
+        }
         let metrics = Arc::new(NodeMetrics::default());
         let health = HealthPolicy {
             unhealthy_after: config.unhealthy_after.max(1),

@@ -20,7 +20,8 @@ agents:
     executor: {kind: process, argv: ["sh", "-c", "{instruction}"]}
 "#;
 
-/// Six one-second tasks: a, then b and c, then d, then e and f.
+/// Six one-second tasks: a, then b and c, then d, then e and f. The node is
+/// killed while d runs.
 const WORKFLOW: &str = r#"
 name: slow-chain
 tasks:
@@ -102,13 +103,10 @@ async fn a_killed_node_resumes_and_completes(store: Store, database_url: &str) {
     std::fs::write(dir.path().join("workflow.yaml"), WORKFLOW).unwrap();
 
     let mut first = maos(dir.path(), database_url, &["run", "workflow.yaml"]);
-    wait_until(
-        &store,
-        "a and one of b/c done, the other running",
-        |events| {
-            count(events, "workflows.task.completed") >= 2 && !live_attempts(events).is_empty()
-        },
-    )
+    // d runs alone for a second after a, b and c: kill the node then.
+    wait_until(&store, "a, b and c done and d running", |events| {
+        count(events, "workflows.task.completed") >= 3 && !live_attempts(events).is_empty()
+    })
     .await;
     first.kill().unwrap(); // SIGKILL
     first.wait().unwrap();
