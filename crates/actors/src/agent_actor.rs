@@ -430,7 +430,7 @@ impl Handler<RunTask> for AgentActor {
         let join = tokio::spawn(executor.run(job, progress));
         let abort = join.abort_handle();
         let done_key = key.clone();
-        let handle = ctx.spawn(async move { join.await }.into_actor(self).map(
+        let handle = ctx.spawn(join.into_actor(self).map(
             move |result, act, ctx| {
                 let Some(running) = act.running.remove(&done_key) else {
                     return;
