@@ -430,34 +430,31 @@ impl Handler<RunTask> for AgentActor {
         let join = tokio::spawn(executor.run(job, progress));
         let abort = join.abort_handle();
         let done_key = key.clone();
-        let handle = ctx.spawn(join.into_actor(self).map(
-            move |result, act, ctx| {
-                let Some(running) = act.running.remove(&done_key) else {
-                    return;
-                };
-                let send = |report| {
-                    if let Some(to) = running.reply_to.upgrade() {
-                        to.do_send(AttemptReport {
-                            task_id: task_id.clone(),
-                            attempt,
-                            report,
-                        });
-                    }
-                };
-                match result {
-                    Ok(outcome) => send(Report::Finished(outcome)),
-                    Err(e) if e.is_panic() => {
-                        let reason =
-                            format!("executor panicked: {}", panic_message(e.into_panic()));
-                        send(Report::Finished(Outcome::Failed {
-                            error: reason.clone(),
-                        }));
-                        act.crash(reason, ctx);
-                    }
-                    Err(_) => {} // aborted on purpose; the workflow already knows
+        let handle = ctx.spawn(join.into_actor(self).map(move |result, act, ctx| {
+            let Some(running) = act.running.remove(&done_key) else {
+                return;
+            };
+            let send = |report| {
+                if let Some(to) = running.reply_to.upgrade() {
+                    to.do_send(AttemptReport {
+                        task_id: task_id.clone(),
+                        attempt,
+                        report,
+                    });
                 }
-            },
-        ));
+            };
+            match result {
+                Ok(outcome) => send(Report::Finished(outcome)),
+                Err(e) if e.is_panic() => {
+                    let reason = format!("executor panicked: {}", panic_message(e.into_panic()));
+                    send(Report::Finished(Outcome::Failed {
+                        error: reason.clone(),
+                    }));
+                    act.crash(reason, ctx);
+                }
+                Err(_) => {} // aborted on purpose; the workflow already knows
+            }
+        }));
         self.running.insert(
             key,
             Running {
