@@ -5,91 +5,31 @@
 use crate::Error;
 use crate::agent_actor::{self, AgentActor, Ensure};
 use crate::agents_file::{AgentDefinition, AgentsFile};
-use crate::dispatcher::{AgentHistory, Dispatcher, HealthPolicy};
-use crate::executor::{ExecutorRegistry, Outcome};
+use crate::dispatcher::{Dispatcher, HealthPolicy};
+use crate::executor::Outcome;
 use crate::messages::AgentCommandMsg;
 use crate::metrics::NodeMetrics;
 use crate::persist::{self, Cause};
-use crate::supervision::RestartPolicy;
 use crate::workflow_actor::{self, WorkflowActor, WorkflowCommandMsg};
 use actix::prelude::*;
-use maos_domain::agent::{self, AgentCommand, AgentEvent, AgentState, AgentStatus};
+use maos_domain::agent::AgentCommand;
 use maos_domain::workflow::{
     self, ForkOrigin, HumanDecision, Workflow, WorkflowCommand, WorkflowSpec, WorkflowState,
     WorkflowStatus,
 };
 use maos_domain::{AgentId, Attempt, Capability, TaskId, WorkflowId};
 use maos_store::{EventStore, Store};
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::future::Future;
-use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use uuid::Uuid;
 
-/// How a node behaves. `Default` gives production settings.
-#[derive(Debug, Clone)]
-pub struct NodeConfig {
-    /// Executor kinds agents may use.
-    pub executors: ExecutorRegistry,
-    /// Restart intensity for agent actors (default 5 in 60 s).
-    pub restart_policy: RestartPolicy,
-    /// Failed attempts in a row that make an agent unhealthy (default 3).
-    pub unhealthy_after: u32,
-    /// How long an unhealthy agent rests before it is healthy again
-    /// (default 60 s).
-    pub recover_after: Duration,
-    /// Where workflows' task workspaces are created.
-    pub workspace_root: PathBuf,
-    /// A workflow's snapshot is saved every this many events (default 100).
-    pub snapshot_every: u64,
-    /// Where DELEGATE reads agents' records; `None`: the node's own.
-    pub history: Option<Arc<dyn AgentHistory>>,
-    /// Names this node in events' `source` (`<node>/<actor>`).
-    pub node_name: String,
-}
+mod config;
+mod resume;
 
-impl Default for NodeConfig {
-    fn default() -> Self {
-        NodeConfig {
-            executors: ExecutorRegistry::default(),
-            restart_policy: RestartPolicy::default(),
-            unhealthy_after: 3,
-            recover_after: Duration::from_secs(60),
-            workspace_root: PathBuf::from(".maos/workspaces"),
-            snapshot_every: 100,
-            history: None,
-            node_name: "maos".to_owned(),
-        }
-    }
-}
-
-/// Who issued a command: recorded in its events' metadata.
-#[derive(Debug, Clone, Default)]
-pub struct CommandContext {
-    /// Ties the command's events together; new (or the workflow's) if unset.
-    pub correlation_id: Option<Uuid>,
-    /// The request or command that caused this one.
-    pub causation_id: Option<Uuid>,
-    /// The authenticated subject.
-    pub user_id: Option<String>,
-}
-
-/// A workflow accepted and durable.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Submitted {
-    pub workflow_id: WorkflowId,
-    pub correlation_id: Uuid,
-    /// The workflow stream's version after the submission.
-    pub version: u64,
-}
-
-/// How a workflow ended.
-#[derive(Debug, Clone)]
-pub struct WorkflowOutcome {
-    pub status: WorkflowStatus,
-    pub state: WorkflowState,
-}
+pub use config::{CommandContext, NodeConfig, Submitted, WorkflowOutcome};
+use resume::live_streams;
 
 /// What the node's actors share.
 pub(crate) struct Shared {
@@ -572,64 +512,4 @@ fn cause(ctx: &CommandContext) -> Option<Cause> {
         causation_id: ctx.causation_id,
         user_id: ctx.user_id.clone(),
     })
-}
-
-/// Agents registered and not retired (their states folded on the way),
-/// and workflows submitted and not finished, from one pass over the log.
-async fn live_streams(
-    store: &Store,
-) -> Result<
-    (
-        HashMap<AgentId, persist::Loaded<AgentState>>,
-        Vec<WorkflowId>,
-    ),
-    Error,
-> {
-    let mut agents: HashMap<AgentId, persist::Loaded<AgentState>> = HashMap::new();
-    let mut workflows: Vec<WorkflowId> = Vec::new();
-    let mut finished: HashSet<WorkflowId> = HashSet::new();
-    let mut after = 0;
-    loop {
-        let page = store.read_all(after, 10_000).await?;
-        for e in &page {
-            after = e.position;
-            let Some((category, id)) = e.stream.split_once('-') else {
-                continue;
-            };
-            let Ok(id) = Uuid::parse_str(id) else {
-                continue;
-            };
-            if category == AgentId::CATEGORY {
-                let event = AgentEvent::from_parts(&e.event_type, &e.data)
-                    .map_err(|err| Error::Decode(err.to_string()))?;
-                let loaded = agents
-                    .entry(AgentId(id))
-                    .or_insert_with(|| persist::Loaded {
-                        state: AgentState::default(),
-                        version: 0,
-                        correlation_id: Some(e.metadata.correlation_id),
-                        last_event_id: None,
-                    });
-                loaded.state = agent::evolve(std::mem::take(&mut loaded.state), &event);
-                loaded.version = e.version;
-                loaded.last_event_id = Some(e.id);
-                continue;
-            }
-            match e.event_type.as_str() {
-                "workflows.workflow.submitted" => workflows.push(WorkflowId(id)),
-                "workflows.workflow.completed"
-                | "workflows.workflow.failed"
-                | "workflows.workflow.cancelled" => {
-                    finished.insert(WorkflowId(id));
-                }
-                _ => {}
-            }
-        }
-        if page.len() < 10_000 {
-            break;
-        }
-    }
-    agents.retain(|_, a| a.state.status != AgentStatus::Retired);
-    workflows.retain(|w| !finished.contains(w));
-    Ok((agents, workflows))
 }
