@@ -319,9 +319,31 @@ fn heap_in_use_bytes() -> u64 {
     (info.uordblks + info.hblkhd) as u64
 }
 
+/// An actor with nothing in it: what actix alone costs.
+struct Bare;
+
+impl actix::Actor for Bare {
+    type Context = actix::Context<Self>;
+}
+
+impl actix::Supervised for Bare {}
+
+/// Live heap per supervised bare actor, over `n` of them.
+async fn bare_actor_bytes(n: usize) -> f64 {
+    let before = heap_in_use_bytes();
+    let addrs: Vec<actix::Addr<Bare>> =
+        (0..n).map(|_| actix::Supervisor::start(|_| Bare)).collect();
+    tokio::time::sleep(Duration::from_millis(200)).await; // let them start
+    let after = heap_in_use_bytes();
+    drop(addrs);
+    tokio::time::sleep(Duration::from_millis(200)).await; // let them stop
+    after.saturating_sub(before) as f64 / n as f64
+}
+
 /// The child's side: open the store, note RSS and live heap, resume every
 /// agent, note them again.
 pub async fn agent_memory(options: MemoryOptions) -> anyhow::Result<Value> {
+    let bare = bare_actor_bytes(options.agents).await;
     let store = Store::open(&options.database_url).await?;
     let before = rss_bytes()?;
     let heap_before = heap_in_use_bytes();
@@ -349,6 +371,8 @@ pub async fn agent_memory(options: MemoryOptions) -> anyhow::Result<Value> {
         "measured_as": "live heap (glibc mallinfo2) grown by resuming the agents, per agent",
         "rss_bytes_per_agent_actor": round(rss_per_actor),
         "resume_s": round(resumed_in.as_secs_f64()),
+        "baseline_bare_actix_actor_bytes": round(bare),
+        "baseline_what": "live heap per supervised actix actor with no state and no messages, same process, measured first",
         "includes": "actix actor + supervisor + mailbox, the agent's folded state, its dispatcher slot and directory entry",
     }))
 }
