@@ -326,11 +326,7 @@ impl WorkflowActor {
                 "attempt": attempt,
                 "dependencies": dependencies,
             }),
-            workflow_dir: self
-                .shared
-                .config
-                .workspace_root
-                .join(self.id.0.to_string()),
+            workflow_dir: self.workflow_dir(),
         }
     }
 
@@ -361,12 +357,27 @@ impl WorkflowActor {
                 task_id: task_id.clone(),
                 attempt,
             });
+        } else if attempt.0 > 0 {
+            // Rehydrated: the attempt may have been started by a node that
+            // died; its process group, if any is left, goes now.
+            let workspace = self.workflow_dir().join(&task_id.0);
+            if crate::executor::process::kill_left_behind(&workspace, attempt.0) {
+                tracing::info!(workflow = %self.id, task = %task_id, attempt = attempt.0,
+                    "killed the process group an earlier node left running");
+            }
         }
         self.shared.dispatcher.do_send(Release {
             workflow_id: self.id,
             task_id: task_id.clone(),
             ending,
         });
+    }
+
+    fn workflow_dir(&self) -> std::path::PathBuf {
+        self.shared
+            .config
+            .workspace_root
+            .join(self.id.0.to_string())
     }
 
     /// After (re)hydration: put back what the events say must be going on.

@@ -22,7 +22,7 @@
 //! tail of stderr. Dropping the attempt (timeout, cancel) kills the whole
 //! process group.
 
-mod group;
+pub(crate) mod group;
 mod limits;
 mod output;
 
@@ -34,6 +34,7 @@ use std::collections::BTreeMap;
 use std::process::Stdio;
 use tokio::process::Command;
 
+pub(crate) use group::kill_left_behind;
 pub use limits::Limits;
 
 /// Variables passed on when a config names none.
@@ -163,7 +164,9 @@ impl ProcessExecutor {
             .map_err(|e| format!("cannot start {:?}: {e}", self.argv[0]))?;
         // Kills the whole group when the attempt is dropped (timeout,
         // cancel) and after the leader exits (stray children).
-        let _group = child.id().map(group::GroupGuard::new);
+        let _group = child.id().map(|leader| {
+            group::GroupGuard::new(leader, group::pid_file(&job.workspace(), job.attempt.0))
+        });
         let stdout = child
             .stdout
             .take()

@@ -6,6 +6,8 @@ use maos_domain::{AgentId, EventEnvelope, WorkflowId};
 use maos_store::{EventStore, Store};
 use std::time::Duration;
 
+pub use maos_testkit::live_group_members;
+
 /// A node on `store` whose workspaces live in a fresh temporary directory.
 pub async fn node(store: &Store, config: NodeConfig) -> (Node, tempfile::TempDir) {
     let dir = tempfile::tempdir().unwrap();
@@ -98,29 +100,6 @@ pub fn task_events<'e>(
         .iter()
         .filter(|e| e.event_type == event_type && e.data["task_id"] == task)
         .collect()
-}
-
-/// Processes of group `pgid` that are still alive (zombies excluded).
-pub fn live_group_members(pgid: i32) -> Vec<i32> {
-    let mut alive = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
-            continue;
-        };
-        let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
-            continue;
-        };
-        // pid (comm) state ppid pgrp …; comm may hold spaces, so split after ')'.
-        let Some((_, rest)) = stat.rsplit_once(')') else {
-            continue;
-        };
-        let fields: Vec<&str> = rest.split_whitespace().collect();
-        if fields.len() > 2 && fields[2] == pgid.to_string() && fields[0] != "Z" && fields[0] != "X"
-        {
-            alive.push(pid);
-        }
-    }
-    alive
 }
 
 /// Waits (up to 60 s) for the workflow to finish; on expiry fails with its

@@ -21,14 +21,21 @@ agents:
 "#;
 
 /// Six one-second tasks: a, then b and c, then d, then e and f. The node is
-/// killed while d runs.
+/// killed while d runs; d's first attempt would run for five minutes, so
+/// only its deadline, after the restart, ends it (and must kill it).
 const WORKFLOW: &str = r#"
 name: slow-chain
 tasks:
   - {id: a, capability: work, instruction: "sleep 1", timeout_secs: 3}
   - {id: b, capability: work, instruction: "sleep 1", timeout_secs: 3, needs: [a]}
   - {id: c, capability: work, instruction: "sleep 1", timeout_secs: 3, needs: [a]}
-  - {id: d, capability: work, instruction: "sleep 1", timeout_secs: 3, needs: [b, c]}
+  - id: d
+    capability: work
+    timeout_secs: 3
+    needs: [b, c]
+    instruction: |
+      if [ "$MAOS_ATTEMPT" = 1 ]; then echo $$ > first-attempt.pgid; sleep 300; fi
+      sleep 1
   - {id: e, capability: work, instruction: "sleep 1", timeout_secs: 3, needs: [d]}
   - {id: f, capability: work, instruction: "sleep 1", timeout_secs: 3, needs: [d]}
 "#;
@@ -146,6 +153,29 @@ async fn a_killed_node_resumes_and_completes(store: Store, database_url: &str) {
             .filter(|e| e.event_type == "workflows.task.completed" && e.data["task_id"] == task)
             .count();
         assert_eq!(completions, 1, "task {task}");
+    }
+    // The process group d's first attempt left behind was killed when its
+    // deadline fired after the restart.
+    let workspaces = dir.path().join(".maos/workspaces");
+    let workflow_dir = std::fs::read_dir(&workspaces)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    let pgid: i32 = std::fs::read_to_string(workflow_dir.join("d/first-attempt.pgid"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !maos_testkit::live_group_members(pgid).is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "d's first attempt survived: {:?}",
+            maos_testkit::live_group_members(pgid)
+        );
+        std::thread::sleep(Duration::from_millis(20));
     }
     // The attempts running when the node died timed out at their deadlines
     // after the restart, and were retried.
