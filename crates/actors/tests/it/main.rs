@@ -6,6 +6,7 @@ mod delegation;
 mod escalation;
 mod fencing;
 mod happy_path;
+mod planning;
 mod process_executor;
 mod refusals;
 mod supervision;
@@ -53,4 +54,5 @@ on_both_backends!(
     delegation::a_task_waits_for_a_capable_agent_and_runs_when_one_registers,
     delegation::an_agent_failing_in_a_row_becomes_unhealthy_and_its_running_task_moves,
     delegation::cancelling_a_workflow_kills_its_running_processes,
+    planning::a_plan_adds_tasks_and_a_bad_plan_fails_its_attempt,
 );
