@@ -92,7 +92,7 @@ impl AgentActor {
     fn execute(
         &mut self,
         command: AgentCommand,
-        cause: Option<Cause>,
+        cause: Cause,
     ) -> ResponseActFuture<Self, Result<u64, Error>> {
         let events = match agent::decide(&self.state, command) {
             Ok(events) => events,
@@ -101,7 +101,6 @@ impl AgentActor {
         if events.is_empty() {
             return Box::pin(fut::ready(Ok(self.state.version)));
         }
-        let cause = cause.unwrap_or_else(|| self.cause());
         let new = persist::encode(&events, &cause, &self.shared.source("agent"));
         let ids: Vec<Uuid> = new.iter().map(|e| e.id).collect();
         let store = self.shared.store.clone();
@@ -293,7 +292,7 @@ impl AgentActor {
                 restarts_in_window: in_window,
                 now: chrono::Utc::now(),
             };
-            ctx.wait(self.execute(command, None).map(|_, _, _| ()));
+            ctx.wait(self.execute(command, self.cause()).map(|_, _, _| ()));
         }
         self.announce(ctx);
     }
@@ -345,7 +344,8 @@ impl Supervised for AgentActor {
 impl Handler<AgentCommandMsg> for AgentActor {
     type Result = AtomicResponse<Self, Result<u64, Error>>;
     fn handle(&mut self, msg: AgentCommandMsg, _: &mut Context<Self>) -> Self::Result {
-        AtomicResponse::new(self.execute(msg.command, msg.cause))
+        let cause = Cause::from_context(msg.context, self.cause());
+        AtomicResponse::new(self.execute(msg.command, cause))
     }
 }
 
@@ -355,7 +355,7 @@ impl Handler<AgentCommandMsg> for AgentActor {
 #[rtype(result = "Result<u64, Error>")]
 pub(crate) struct Ensure {
     pub definition: AgentDefinition,
-    pub cause: Option<Cause>,
+    pub context: crate::CommandContext,
 }
 
 impl Handler<Ensure> for AgentActor {
@@ -378,7 +378,8 @@ impl Handler<Ensure> for AgentActor {
                     .then_some(d.max_concurrency),
             },
         };
-        AtomicResponse::new(self.execute(command, msg.cause))
+        let cause = Cause::from_context(msg.context, self.cause());
+        AtomicResponse::new(self.execute(command, cause))
     }
 }
 

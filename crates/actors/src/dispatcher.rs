@@ -207,7 +207,7 @@ impl Dispatcher {
                     consecutive_failures: failures,
                     now: chrono::Utc::now(),
                 },
-                cause: None,
+                context: Default::default(),
             });
         }
         for (workflow_id, task_id) in slot.running.clone() {
@@ -232,7 +232,7 @@ impl Dispatcher {
                         reason: "cool-down elapsed".to_owned(),
                         now: chrono::Utc::now(),
                     },
-                    cause: None,
+                    context: Default::default(),
                 });
             }
         });

@@ -64,6 +64,43 @@ pub enum Outcome {
     },
 }
 
+impl Outcome {
+    /// The workflow command that reports this outcome for `attempt`.
+    pub(crate) fn into_command(
+        self,
+        task_id: TaskId,
+        attempt: Attempt,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> maos_domain::workflow::WorkflowCommand {
+        use maos_domain::workflow::WorkflowCommand as C;
+        match self {
+            Outcome::Completed {
+                output,
+                usage,
+                added_tasks,
+            } => C::CompleteTask {
+                task_id,
+                attempt,
+                output,
+                usage,
+                added_tasks,
+                now,
+            },
+            Outcome::Failed { error } => C::FailTask {
+                task_id,
+                attempt,
+                error,
+                now,
+            },
+            Outcome::Blocked { reason } => C::ReportBlocked {
+                task_id,
+                attempt,
+                reason,
+            },
+        }
+    }
+}
+
 /// Runs tasks. The future is spawned on the multi-threaded runtime;
 /// dropping it must stop the work (the process executor kills its process
 /// group). A panic inside it is caught and restarts the agent's actor.

@@ -2,7 +2,6 @@
 
 use crate::agent_actor::AgentActor;
 use crate::executor::{Job, Outcome};
-use crate::persist::Cause;
 use actix::prelude::*;
 use actix::{WeakAddr, WeakRecipient};
 use maos_domain::scoring::CandidateScore;
@@ -140,5 +139,5 @@ pub(crate) struct AbortTask {
 #[rtype(result = "Result<u64, crate::Error>")]
 pub(crate) struct AgentCommandMsg {
     pub command: maos_domain::agent::AgentCommand,
-    pub cause: Option<Cause>,
+    pub context: crate::CommandContext,
 }

@@ -9,7 +9,7 @@ use crate::dispatcher::{Dispatcher, HealthPolicy};
 use crate::executor::Outcome;
 use crate::messages::AgentCommandMsg;
 use crate::metrics::NodeMetrics;
-use crate::persist::{self, Cause};
+use crate::persist;
 use crate::workflow_actor::{self, WorkflowActor, WorkflowCommandMsg};
 use actix::prelude::*;
 use maos_domain::agent::AgentCommand;
@@ -198,7 +198,7 @@ impl Node {
         let reply = addr
             .send(Ensure {
                 definition: definition.clone(),
-                cause: cause(&ctx),
+                context: ctx,
             })
             .await;
         match reply {
@@ -264,7 +264,7 @@ impl Node {
         };
         addr.send(AgentCommandMsg {
             command,
-            cause: cause(&ctx),
+            context: ctx,
         })
         .await
         .map_err(|_| Error::NotRunning(format!("agent {id}")))?
@@ -314,17 +314,13 @@ impl Node {
         ctx: CommandContext,
     ) -> Result<Submitted, Error> {
         let correlation_id = ctx.correlation_id.unwrap_or_else(Uuid::now_v7);
-        let cause = Cause {
-            correlation_id,
-            causation_id: ctx.causation_id,
-            user_id: ctx.user_id,
+        let context = CommandContext {
+            correlation_id: Some(correlation_id),
+            ..ctx
         };
         let addr = self.shared.workflow(workflow_id);
         let result = addr
-            .send(WorkflowCommandMsg {
-                command,
-                cause: Some(cause),
-            })
+            .send(WorkflowCommandMsg { command, context })
             .await
             .map_err(|_| Error::NotRunning(format!("workflow {workflow_id}")))?;
         match result {
@@ -381,32 +377,7 @@ impl Node {
         outcome: Outcome,
         ctx: CommandContext,
     ) -> Result<u64, Error> {
-        let now = chrono::Utc::now();
-        let command = match outcome {
-            Outcome::Completed {
-                output,
-                usage,
-                added_tasks,
-            } => WorkflowCommand::CompleteTask {
-                task_id,
-                attempt,
-                output,
-                usage,
-                added_tasks,
-                now,
-            },
-            Outcome::Failed { error } => WorkflowCommand::FailTask {
-                task_id,
-                attempt,
-                error,
-                now,
-            },
-            Outcome::Blocked { reason } => WorkflowCommand::ReportBlocked {
-                task_id,
-                attempt,
-                reason,
-            },
-        };
+        let command = outcome.into_command(task_id, attempt, chrono::Utc::now());
         self.workflow_command(id, command, ctx).await
     }
 
@@ -426,18 +397,12 @@ impl Node {
             workflow::decide(&loaded.state, command)?;
             return Err(Error::NotRunning(format!("workflow {id}")));
         };
-        let cause = Cause {
-            correlation_id: ctx.correlation_id.unwrap_or_else(Uuid::nil),
-            causation_id: ctx.causation_id,
-            user_id: ctx.user_id,
-        };
-        let cause = (ctx.correlation_id.is_some()
-            || cause.user_id.is_some()
-            || cause.causation_id.is_some())
-        .then_some(cause);
-        addr.send(WorkflowCommandMsg { command, cause })
-            .await
-            .map_err(|_| Error::NotRunning(format!("workflow {id}")))?
+        addr.send(WorkflowCommandMsg {
+            command,
+            context: ctx,
+        })
+        .await
+        .map_err(|_| Error::NotRunning(format!("workflow {id}")))?
     }
 
     /// A workflow's current state, read from the store.
@@ -469,27 +434,16 @@ impl Node {
         id: WorkflowId,
         done: impl Fn(WorkflowStatus) -> bool,
     ) -> Result<WorkflowOutcome, Error> {
-        let store = &self.shared.store;
         let stream = id.stream();
-        let mut head = store.head_watch();
-        let mut state = WorkflowState::default();
+        let mut head = self.shared.store.head_watch();
+        let mut loaded = persist::Loaded::default();
         loop {
-            loop {
-                let page = store.read_stream(&stream, state.version, 1_000).await?;
-                for envelope in &page {
-                    let event =
-                        workflow::WorkflowEvent::from_parts(&envelope.event_type, &envelope.data)
-                            .map_err(|e| Error::Decode(e.to_string()))?;
-                    state = workflow::evolve(state, &event);
-                }
-                if page.len() < 1_000 {
-                    break;
-                }
-            }
-            if done(state.status) {
+            persist::catch_up::<Workflow>(&self.shared.store, &stream, &mut loaded).await?;
+            let status = loaded.state.status;
+            if done(status) {
                 return Ok(WorkflowOutcome {
-                    status: state.status,
-                    state,
+                    status,
+                    state: loaded.state,
                 });
             }
             let _ = tokio::time::timeout(Duration::from_millis(200), head.changed()).await;
@@ -501,15 +455,4 @@ impl Node {
         lock(&self.shared.workflows).clear();
         lock(&self.shared.agents).clear();
     }
-}
-
-fn cause(ctx: &CommandContext) -> Option<Cause> {
-    if ctx.correlation_id.is_none() && ctx.user_id.is_none() && ctx.causation_id.is_none() {
-        return None;
-    }
-    Some(Cause {
-        correlation_id: ctx.correlation_id.unwrap_or_else(Uuid::now_v7),
-        causation_id: ctx.causation_id,
-        user_id: ctx.user_id.clone(),
-    })
 }

@@ -1,7 +1,7 @@
 //! Between aggregates and the store: rehydrating a state from snapshot plus
 //! stream tail, and turning decided events into appendable ones.
 
-use crate::Error;
+use crate::{CommandContext, Error};
 use maos_domain::agent::{Agent, AgentEvent};
 use maos_domain::workflow::{Workflow, WorkflowEvent};
 use maos_domain::{Decider, DomainEvent, Metadata};
@@ -34,7 +34,7 @@ impl Stored for Agent {
 }
 
 /// A rehydrated aggregate and what its events carried.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub(crate) struct Loaded<S> {
     pub state: S,
     pub version: u64,
@@ -50,12 +50,7 @@ where
     D: Stored,
     D::State: Serialize + DeserializeOwned,
 {
-    let mut loaded = Loaded {
-        state: D::State::default(),
-        version: 0,
-        correlation_id: None,
-        last_event_id: None,
-    };
+    let mut loaded = Loaded::default();
     if let Some(snapshot) = store.load_snapshot(stream).await? {
         loaded.state = serde_json::from_value(snapshot.state)
             .map_err(|e| Error::Decode(format!("snapshot of {stream}: {e}")))?;
@@ -63,6 +58,20 @@ where
         let first = store.read_stream(stream, 0, 1).await?;
         loaded.correlation_id = first.first().map(|e| e.metadata.correlation_id);
     }
+    catch_up::<D>(store, stream, &mut loaded).await?;
+    Ok(loaded)
+}
+
+/// Folds into `loaded` every event of `stream` after its version.
+pub(crate) async fn catch_up<D>(
+    store: &Store,
+    stream: &str,
+    loaded: &mut Loaded<D::State>,
+) -> Result<(), Error>
+where
+    D: Stored,
+    D::State: Serialize + DeserializeOwned,
+{
     loop {
         let page = store.read_stream(stream, loaded.version, PAGE).await?;
         for envelope in &page {
@@ -75,10 +84,9 @@ where
             loaded.last_event_id = Some(envelope.id);
         }
         if page.len() < PAGE {
-            break;
+            return Ok(());
         }
     }
-    Ok(loaded)
 }
 
 /// Saves a snapshot of `state` at `version`.
@@ -106,6 +114,26 @@ pub(crate) struct Cause {
     pub correlation_id: Uuid,
     pub causation_id: Option<Uuid>,
     pub user_id: Option<String>,
+}
+
+impl Cause {
+    /// The cause of a command from outside the actor: what `context` names,
+    /// and the stream's own correlation (from `own`) where it names none.
+    pub(crate) fn from_context(context: CommandContext, own: Cause) -> Cause {
+        let CommandContext {
+            correlation_id,
+            causation_id,
+            user_id,
+        } = context;
+        if correlation_id.is_none() && causation_id.is_none() && user_id.is_none() {
+            return own;
+        }
+        Cause {
+            correlation_id: correlation_id.unwrap_or(own.correlation_id),
+            causation_id,
+            user_id,
+        }
+    }
 }
 
 /// The batch's events, ready to append: the first is caused by `cause`,

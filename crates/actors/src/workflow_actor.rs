@@ -33,7 +33,7 @@ mod handlers;
 #[rtype(result = "Result<u64, Error>")]
 pub(crate) struct WorkflowCommandMsg {
     pub command: WorkflowCommand,
-    pub cause: Option<Cause>,
+    pub context: crate::CommandContext,
 }
 
 #[derive(Debug, Message)]

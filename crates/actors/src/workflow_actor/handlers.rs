@@ -12,7 +12,7 @@ use maos_domain::{Attempt, TaskId};
 impl Handler<WorkflowCommandMsg> for WorkflowActor {
     type Result = AtomicResponse<Self, Result<u64, Error>>;
     fn handle(&mut self, msg: WorkflowCommandMsg, _: &mut Context<Self>) -> Self::Result {
-        let cause = msg.cause.unwrap_or_else(|| self.cause(None));
+        let cause = crate::persist::Cause::from_context(msg.context, self.cause(None));
         AtomicResponse::new(self.execute(msg.command, cause))
     }
 }
@@ -81,48 +81,24 @@ impl WorkflowActor {
         outcome: Outcome,
         now: chrono::DateTime<chrono::Utc>,
     ) -> WorkflowCommand {
-        match outcome {
-            Outcome::Completed {
-                output,
-                usage,
-                added_tasks,
-            } => {
-                let command = WorkflowCommand::CompleteTask {
+        let command = outcome.into_command(task_id.clone(), attempt, now);
+        let adds_tasks = matches!(
+            &command,
+            WorkflowCommand::CompleteTask { added_tasks, .. } if !added_tasks.is_empty()
+        );
+        if !adds_tasks {
+            return command;
+        }
+        match workflow::decide(&self.state, command.clone()) {
+            Err(e @ (maos_domain::Error::InvalidSpec(_) | maos_domain::Error::NotAPlanner(_))) => {
+                WorkflowCommand::FailTask {
                     task_id: task_id.clone(),
                     attempt,
-                    output,
-                    usage,
-                    added_tasks,
+                    error: format!("the attempt's output was refused: {e}"),
                     now,
-                };
-                if !matches!(&command, WorkflowCommand::CompleteTask { added_tasks, .. } if !added_tasks.is_empty())
-                {
-                    return command;
-                }
-                match workflow::decide(&self.state, command.clone()) {
-                    Err(
-                        e @ (maos_domain::Error::InvalidSpec(_)
-                        | maos_domain::Error::NotAPlanner(_)),
-                    ) => WorkflowCommand::FailTask {
-                        task_id: task_id.clone(),
-                        attempt,
-                        error: format!("the attempt's output was refused: {e}"),
-                        now,
-                    },
-                    _ => command,
                 }
             }
-            Outcome::Failed { error } => WorkflowCommand::FailTask {
-                task_id: task_id.clone(),
-                attempt,
-                error,
-                now,
-            },
-            Outcome::Blocked { reason } => WorkflowCommand::ReportBlocked {
-                task_id: task_id.clone(),
-                attempt,
-                reason,
-            },
+            _ => command,
         }
     }
 }

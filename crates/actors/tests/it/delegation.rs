@@ -155,6 +155,10 @@ pub async fn cancelling_a_workflow_kills_its_running_processes(store: &Store) {
         .unwrap();
     assert_eq!(cancelled.metadata.user_id.as_deref(), Some("bob"));
     assert_eq!(
+        cancelled.metadata.correlation_id,
+        events[0].metadata.correlation_id
+    );
+    assert_eq!(
         task_events(&events, "workflows.task.cancelled", "a").len(),
         1
     );

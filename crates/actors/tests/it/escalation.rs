@@ -87,6 +87,11 @@ pub async fn exhausted_retries_escalate_and_each_answer_does_what_it_says(store:
             .find(|e| e.event_type == "workflows.workflow.input_received")
             .unwrap();
         assert_eq!(input.metadata.user_id.as_deref(), Some("alice"));
+        // A user's command joins the workflow's correlation.
+        assert_eq!(
+            input.metadata.correlation_id,
+            events[0].metadata.correlation_id
+        );
         let flaky = &done.state.tasks[&t("flaky")];
         let after = &done.state.tasks[&t("after")];
         match decision {

@@ -156,13 +156,7 @@ async fn a_killed_node_resumes_and_completes(store: Store, database_url: &str) {
     }
     // The process group d's first attempt left behind was killed when its
     // deadline fired after the restart.
-    let workspaces = dir.path().join(".maos/workspaces");
-    let workflow_dir = std::fs::read_dir(&workspaces)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let workflow_dir = crate::only_workflow_dir(dir.path());
     let pgid: i32 = std::fs::read_to_string(workflow_dir.join("d/first-attempt.pgid"))
         .unwrap()
         .trim()

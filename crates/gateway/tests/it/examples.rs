@@ -30,13 +30,7 @@ fn the_sample_project_is_planned_built_tested_and_packaged() {
     );
     assert!(stdout.contains("completed: 7/7 tasks done"), "{stdout}");
     // The package exists in the workflow's directory.
-    let workspaces = dir.path().join(".maos/workspaces");
-    let workflow_dir = std::fs::read_dir(&workspaces)
-        .unwrap()
-        .next()
-        .unwrap()
-        .unwrap()
-        .path();
+    let workflow_dir = crate::only_workflow_dir(dir.path());
     assert!(workflow_dir.join("calc-0.1.0.tar.gz").is_file());
     assert!(dir.path().join(".maos/maos.db").is_file());
 }
