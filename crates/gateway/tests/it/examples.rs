@@ -68,3 +68,34 @@ fn a_bad_spec_is_refused_with_a_one_line_message_and_exit_1() {
     // Refused before anything was opened or written.
     assert!(!dir.path().join(".maos").exists());
 }
+
+/// `maos run` on a spec written into a fresh directory, with one shell agent.
+fn run_spec(spec: &str) -> std::process::Output {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("wf.yaml"), spec).unwrap();
+    std::fs::write(
+        dir.path().join("agents.yaml"),
+        "agents:\n  - {name: w, capabilities: [work], executor: {kind: process, argv: [sh, -c, '{instruction}']}}\n",
+    )
+    .unwrap();
+    Command::new(env!("CARGO_BIN_EXE_maos"))
+        .args(["run", "wf.yaml", "--agents", "agents.yaml"])
+        .current_dir(dir.path())
+        .env("RUST_LOG", "warn")
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn the_exit_status_tells_failed_and_escalated_apart() {
+    let failed = run_spec(
+        "name: f\ntasks:\n  - {id: a, capability: work, instruction: 'exit 1', retries: {max_retries: 0}}\n",
+    );
+    assert_eq!(failed.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&failed.stdout).contains("failed: 0/1 tasks done"));
+    let escalated = run_spec(
+        "name: e\ntasks:\n  - {id: a, capability: work, instruction: 'exit 1', retries: {max_retries: 0}, on_exhausted: escalate}\n",
+    );
+    assert_eq!(escalated.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&escalated.stdout).contains("escalated: 0/1 tasks done"));
+}
