@@ -45,7 +45,7 @@ mod workflow_actor;
 pub use agents_file::{AgentDefinition, AgentsFile};
 pub use error::Error;
 pub use executor::{ExecutorRegistry, Job, Outcome};
-pub use metrics::{LatencySamples, NodeMetrics};
+pub use metrics::{Histogram, LatencySamples, NodeMetrics};
 pub use node::{CommandContext, Node, NodeConfig, Submitted, WorkflowOutcome, run};
 pub use spec_file::parse_workflow_spec;
 pub use supervision::RestartPolicy;

@@ -142,6 +142,7 @@ impl WorkflowActor {
                     act.correlation_id.get_or_insert(cause.correlation_id);
                     act.apply(&events, &ids, ctx);
                     act.shared.metrics.command_latency.record(started.elapsed());
+                    act.shared.metrics.command_seconds.observe(started.elapsed());
                     Ok(appended.last_version)
                 }),
         )

@@ -1,6 +1,7 @@
 //! `maos`: the command line. Each subcommand lives in `cli/`.
 
 mod cli;
+mod server;
 
 use clap::Parser;
 

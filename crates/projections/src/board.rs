@@ -533,3 +533,68 @@ pub async fn agent_stats(store: &Store, agent: Option<&str>) -> Result<Vec<Agent
         })
         .collect())
 }
+
+/// Which workflows; newest first, after the workflow id `before` ended the
+/// previous page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WorkflowQuery {
+    /// A lifecycle status (`submitted`, `running`, `completed`, `failed`,
+    /// `cancelled`).
+    pub status: Option<String>,
+    pub before: Option<WorkflowId>,
+    pub limit: usize,
+}
+
+impl Default for WorkflowQuery {
+    fn default() -> Self {
+        WorkflowQuery {
+            status: None,
+            before: None,
+            limit: 50,
+        }
+    }
+}
+
+const WORKFLOW_STATUSES: &[&str] = &["submitted", "running", "completed", "failed", "cancelled"];
+
+/// A page of workflow summaries, newest first.
+pub async fn workflows(store: &Store, q: &WorkflowQuery) -> Result<Vec<WorkflowSummary>, Error> {
+    let limit = check_limit(q.limit, MAX_PAGE)?;
+    let mut conditions: Vec<String> = Vec::new();
+    let mut params: Vec<Cell> = Vec::new();
+    if let Some(s) = &q.status {
+        if !WORKFLOW_STATUSES.contains(&s.as_str()) {
+            return Err(Error::InvalidQuery(format!(
+                "unknown workflow status {s:?}; one of {}",
+                WORKFLOW_STATUSES.join(", ")
+            )));
+        }
+        params.push(Cell::text(s.clone()));
+        conditions.push(format!("status = ${}", params.len()));
+    }
+    if let Some(before) = q.before {
+        params.push(Cell::text(before.0.to_string()));
+        conditions.push(format!("workflow_id < ${}", params.len()));
+    }
+    params.push(Cell::Int(Some(limit)));
+    let filter = if conditions.is_empty() {
+        String::new()
+    } else {
+        format!("WHERE {}", conditions.join(" AND "))
+    };
+    let sql = format!(
+        "SELECT workflow_id FROM maos_workflows {filter} ORDER BY workflow_id DESC LIMIT ${}",
+        params.len()
+    );
+    let ids = db::fetch(store, sql, params).await?;
+    let mut out = Vec::with_capacity(ids.len());
+    for row in &ids {
+        let Some(id) = text(&row[0]).and_then(|t| uuid::Uuid::parse_str(&t).ok()) else {
+            continue;
+        };
+        if let Some(summary) = workflow_summary(store, WorkflowId(id)).await? {
+            out.push(summary);
+        }
+    }
+    Ok(out)
+}

@@ -1,5 +1,7 @@
-//! Queries over read models, the same on both backends: SQL with `$n`
-//! parameters in, rows of [`Cell`]s out.
+//! SQL on the store's database, the same on both backends: `$n`
+//! parameters in, rows of [`Cell`]s out. Read models query through
+//! [`fetch`]; small tables beside them (the gateway's tokens) write through
+//! [`execute`], which on SQLite goes through the store's single writer.
 
 use crate::{Cell, Error};
 use maos_store::Store;
@@ -7,7 +9,7 @@ use sqlx::Row;
 
 /// Runs `sql` with `params` and returns every row's columns as cells
 /// (integers, texts; NULL as `None` of either kind).
-pub(crate) async fn fetch(
+pub async fn fetch(
     store: &Store,
     sql: String,
     params: Vec<Cell>,
@@ -38,6 +40,38 @@ pub(crate) async fn fetch(
     }
 }
 
+/// Runs one statement that writes; returns the rows it affected. On SQLite
+/// it runs on the store's writer thread, in its own savepoint.
+pub async fn execute(store: &Store, sql: String, params: Vec<Cell>) -> Result<u64, Error> {
+    match store {
+        Store::Sqlite(sqlite) => {
+            let affected = sqlite
+                .write(move |c| {
+                    let params: Vec<Box<dyn rusqlite::ToSql>> = params
+                        .into_iter()
+                        .map(crate::sink::sqlite_value)
+                        .collect();
+                    let n = c
+                        .prepare_cached(&sql)?
+                        .execute(rusqlite::params_from_iter(params.iter()))?;
+                    Ok(n as u64)
+                })
+                .await?;
+            Ok(affected)
+        }
+        Store::Postgres(postgres) => {
+            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+            for cell in params {
+                query = match cell {
+                    Cell::Int(v) => query.bind(v),
+                    Cell::Text(v) => query.bind(v),
+                };
+            }
+            Ok(query.execute(postgres.pool()).await?.rows_affected())
+        }
+    }
+}
+
 fn cells<R>(row: &R) -> Vec<Cell>
 where
     R: Row,
@@ -54,7 +88,7 @@ where
 }
 
 /// The integer in a cell (`None` for NULL or text).
-pub(crate) fn int(cell: &Cell) -> Option<i64> {
+pub fn int(cell: &Cell) -> Option<i64> {
     match cell {
         Cell::Int(v) => *v,
         Cell::Text(_) => None,
@@ -62,7 +96,7 @@ pub(crate) fn int(cell: &Cell) -> Option<i64> {
 }
 
 /// The text in a cell (`None` for NULL or an integer).
-pub(crate) fn text(cell: &Cell) -> Option<String> {
+pub fn text(cell: &Cell) -> Option<String> {
     match cell {
         Cell::Text(v) => v.clone(),
         Cell::Int(_) => None,

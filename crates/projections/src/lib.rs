@@ -15,7 +15,7 @@ pub mod audit;
 pub mod board;
 mod change;
 mod compact;
-mod db;
+pub mod db;
 mod error;
 pub mod history;
 mod projector;

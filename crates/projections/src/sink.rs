@@ -195,7 +195,7 @@ async fn execute_postgres(tx: &mut PgConnection, change: &Change) -> Result<(), 
     Ok(())
 }
 
-fn sqlite_value(cell: Cell) -> Box<dyn rusqlite::ToSql> {
+pub(crate) fn sqlite_value(cell: Cell) -> Box<dyn rusqlite::ToSql> {
     match cell {
         Cell::Int(v) => Box::new(v),
         Cell::Text(v) => Box::new(v),

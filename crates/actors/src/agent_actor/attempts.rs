@@ -54,6 +54,7 @@ impl Handler<RunTask> for AgentActor {
                 }
             }),
         );
+        let started = std::time::Instant::now();
         let join = tokio::spawn(executor.run(job, progress));
         let abort = join.abort_handle();
         let done_key = key.clone();
@@ -70,6 +71,7 @@ impl Handler<RunTask> for AgentActor {
                     });
                 }
             };
+            act.shared.metrics.attempt_seconds.observe(started.elapsed());
             match result {
                 Ok(outcome) => send(Report::Finished(outcome)),
                 Err(e) if e.is_panic() => {

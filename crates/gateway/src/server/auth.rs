@@ -1,0 +1,243 @@
+//! Bearer tokens with roles. Tokens are random, shown once, and stored as
+//! their SHA-256; the token's subject becomes `user_id` in the metadata of
+//! the events its commands cause.
+
+use super::error::ApiError;
+use actix_web::http::StatusCode;
+use maos_projections::Cell;
+use maos_projections::db::{execute, fetch, text};
+use maos_store::Store;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::RwLock;
+
+/// What a caller may do. Each role can do what the ones below it can.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// Reads: workflows, board, agents, audit, state, live events.
+    Viewer,
+    /// A remote agent: reads, and reports results of its attempts.
+    Agent,
+    /// Runs the work: submits, cancels, answers escalations, forks, manages agents.
+    Operator,
+    /// Everything, including tokens and projection rebuilds.
+    Admin,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Viewer => "viewer",
+            Role::Agent => "agent",
+            Role::Operator => "operator",
+            Role::Admin => "admin",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        [Role::Viewer, Role::Agent, Role::Operator, Role::Admin]
+            .into_iter()
+            .find(|r| r.as_str() == s)
+    }
+}
+
+/// What a route needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No token needed (health, readiness, metrics, the API document).
+    Public,
+    /// A token with at least this role.
+    Role(Role),
+}
+
+/// The authenticated caller.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Principal {
+    pub token_id: String,
+    pub subject: String,
+    pub role: Role,
+}
+
+/// A token just made; `token` is shown this once and never stored.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct NewToken {
+    pub id: String,
+    pub token: String,
+    pub subject: String,
+    pub role: Role,
+}
+
+/// The token store, with the tokens seen so far cached by hash.
+#[derive(Debug)]
+pub struct Tokens {
+    store: Store,
+    cache: RwLock<HashMap<String, Principal>>,
+}
+
+/// The admin token file in a data dir.
+pub const ADMIN_TOKEN_FILE: &str = "admin.token";
+
+const INSERT: &str = "INSERT INTO maos_tokens (id, hash, subject, role, created_at) VALUES ($1, $2, $3, $4, $5)";
+const LOOKUP: &str = "SELECT id, subject, role FROM maos_tokens WHERE hash = $1 AND revoked_at IS NULL";
+
+impl Tokens {
+    pub fn new(store: Store) -> Tokens {
+        Tokens {
+            store,
+            cache: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// Makes a token for `subject` with `role`.
+    pub async fn create(&self, subject: &str, role: Role) -> Result<NewToken, ApiError> {
+        let subject = subject.trim();
+        if subject.is_empty() || subject.len() > 200 {
+            return Err(ApiError::unprocessable(
+                "INVALID_TOKEN_REQUEST",
+                "subject must be 1 to 200 characters",
+            ));
+        }
+        let token = format!("maos_{}", random_hex(32));
+        let id = uuid::Uuid::now_v7().to_string();
+        self.insert(&id, &token, subject, role).await?;
+        Ok(NewToken {
+            id,
+            token,
+            subject: subject.to_owned(),
+            role,
+        })
+    }
+
+    async fn insert(&self, id: &str, token: &str, subject: &str, role: Role) -> Result<(), ApiError> {
+        execute(
+            &self.store,
+            INSERT.to_owned(),
+            vec![
+                Cell::text(id),
+                Cell::text(hash(token)),
+                Cell::text(subject),
+                Cell::text(role.as_str()),
+                Cell::int(chrono::Utc::now().timestamp_micros()),
+            ],
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// Who holds `token`, if anyone.
+    pub async fn verify(&self, token: &str) -> Result<Option<Principal>, ApiError> {
+        let hash = hash(token);
+        if let Some(p) = self.cache.read().unwrap_or_else(|e| e.into_inner()).get(&hash) {
+            return Ok(Some(p.clone()));
+        }
+        let rows = fetch(&self.store, LOOKUP.to_owned(), vec![Cell::text(hash.clone())]).await?;
+        let Some(row) = rows.first() else {
+            return Ok(None);
+        };
+        let principal = Principal {
+            token_id: text(&row[0]).unwrap_or_default(),
+            subject: text(&row[1]).unwrap_or_default(),
+            role: text(&row[2]).and_then(|r| Role::parse(&r)).unwrap_or(Role::Viewer),
+        };
+        self.cache
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(hash, principal.clone());
+        Ok(Some(principal))
+    }
+
+    /// Makes sure `data_dir/admin.token` holds a working admin token:
+    /// creates the file (mode 0600) on first start, and registers a token
+    /// found there that this database doesn't know yet.
+    pub async fn ensure_admin_token(&self, data_dir: &Path) -> Result<(), ApiError> {
+        let path = data_dir.join(ADMIN_TOKEN_FILE);
+        match std::fs::read_to_string(&path) {
+            Ok(token) => {
+                let token = token.trim();
+                if self.verify(token).await?.is_none() {
+                    let id = uuid::Uuid::now_v7().to_string();
+                    self.insert(&id, token, "admin", Role::Admin).await?;
+                }
+                Ok(())
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                let made = self.create("admin", Role::Admin).await?;
+                write_private(&path, &made.token).map_err(|e| {
+                    ApiError::internal(format!("cannot write {}: {e}", path.display()))
+                })?;
+                tracing::info!(path = %path.display(), "created the admin token");
+                Ok(())
+            }
+            Err(e) => Err(ApiError::internal(format!("cannot read {}: {e}", path.display()))),
+        }
+    }
+}
+
+/// Writes `text` to a new file only its owner can read.
+fn write_private(path: &Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)?;
+    file.write_all(text.as_bytes())?;
+    file.write_all(b"\n")?;
+    file.sync_all()
+}
+
+/// Checks the `Authorization: Bearer …` header against `access`.
+pub async fn authorize(
+    tokens: &Tokens,
+    header: Option<&str>,
+    access: Access,
+) -> Result<Option<Principal>, ApiError> {
+    let Access::Role(needed) = access else {
+        return Ok(None);
+    };
+    let unauthorized = |m: &str| {
+        ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", m.to_owned())
+    };
+    let Some(header) = header else {
+        return Err(unauthorized("missing bearer token (Authorization: Bearer <token>)"));
+    };
+    let Some(token) = header.strip_prefix("Bearer ").map(str::trim) else {
+        return Err(unauthorized("the Authorization header must be `Bearer <token>`"));
+    };
+    let Some(principal) = tokens.verify(token).await? else {
+        return Err(unauthorized("unknown or revoked token"));
+    };
+    if principal.role < needed {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "FORBIDDEN",
+            format!(
+                "this needs the {} role; the token has {}",
+                needed.as_str(),
+                principal.role.as_str()
+            ),
+        )
+        .with_details(serde_json::json!({"needed": needed, "have": principal.role})));
+    }
+    Ok(Some(principal))
+}
+
+/// SHA-256, hex.
+pub fn hash(text: &str) -> String {
+    hex::encode(Sha256::digest(text.as_bytes()))
+}
+
+fn random_hex(bytes: usize) -> String {
+    let mut buf = vec![0u8; bytes];
+    getrandom::fill(&mut buf).expect("the operating system's random source failed");
+    hex::encode(buf)
+}

@@ -1,0 +1,360 @@
+//! Query handlers: workflows, the task board, agents, the audit log,
+//! checkpoints and state as of a point, projector status.
+
+use super::envelope::{ok, page};
+use super::error::ApiError;
+use super::params::{Params, path_id};
+use super::state::AppState;
+use super::views::{
+    AgentView, AuditView, CheckpointView, ProjectionView, StatsView, TaskView, TreeView,
+    WorkflowDetail, WorkflowView,
+};
+use actix_web::{HttpResponse, web};
+use maos_domain::agent::{self, AgentEvent, AgentState};
+use maos_domain::{AgentId, WorkflowId};
+use maos_projections::audit::{self, AuditQuery};
+use maos_projections::board::{self, TaskQuery, WorkflowQuery};
+use maos_projections::history::{self, AsOf};
+use maos_projections::{Cell, ProjectorState};
+use maos_store::EventStore;
+use std::collections::HashMap;
+
+type Query = web::Query<HashMap<String, String>>;
+
+pub fn workflow_id(raw: &str) -> Result<WorkflowId, ApiError> {
+    path_id(raw, "workflow", "WORKFLOW_NOT_FOUND").map(WorkflowId)
+}
+
+fn agent_id(raw: &str) -> Result<AgentId, ApiError> {
+    path_id(raw, "agent", "AGENT_NOT_FOUND").map(AgentId)
+}
+
+/// `GET /api/v1/workflows`
+pub async fn list_workflows(
+    state: web::Data<AppState>,
+    query: Query,
+) -> Result<HttpResponse, ApiError> {
+    let p = Params::new(query.into_inner(), &["status", "after", "limit"])?;
+    let q = WorkflowQuery {
+        status: p.text("status"),
+        before: p.uuid("after")?.map(WorkflowId),
+        limit: p.limit(50)?,
+    };
+    let rows = board::workflows(&state.store, &q).await?;
+    let next = (rows.len() == q.limit)
+        .then(|| rows.last().map(|r| r.workflow_id.clone()))
+        .flatten();
+    let views: Vec<WorkflowView> = rows.into_iter().map(Into::into).collect();
+    Ok(page(views, next))
+}
+
+/// `GET /api/v1/workflows/{id}`
+pub async fn show_workflow(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = workflow_id(&id)?;
+    let current = history::state_as_of(&state.store, id, AsOf::Version(u64::MAX)).await?;
+    let Some(current) = current else {
+        return Err(not_found(id));
+    };
+    let summary = board::workflow_summary(&state.store, id).await?;
+    Ok(ok(WorkflowDetail {
+        summary: summary.map(Into::into),
+        state: current,
+    }))
+}
+
+fn not_found(id: WorkflowId) -> ApiError {
+    ApiError::not_found("WORKFLOW_NOT_FOUND", format!("workflow {id} does not exist"))
+        .with_details(serde_json::json!({"workflow_id": id.0}))
+}
+
+/// `GET /api/v1/workflows/{id}/events`
+pub async fn workflow_events(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    query: Query,
+) -> Result<HttpResponse, ApiError> {
+    let id = workflow_id(&id)?;
+    let p = Params::new(query.into_inner(), &["after", "limit"])?;
+    let limit = checked_limit(p.limit(100)?, 1_000)?;
+    let after = p.u64("after")?.unwrap_or(0);
+    let events = state.store.read_stream(&id.stream(), after, limit).await?;
+    if events.is_empty() && after == 0 {
+        return Err(not_found(id));
+    }
+    let next = (events.len() == limit)
+        .then(|| events.last().map(|e| e.version.to_string()))
+        .flatten();
+    Ok(page(events, next))
+}
+
+fn checked_limit(limit: usize, max: usize) -> Result<usize, ApiError> {
+    if limit == 0 || limit > max {
+        return Err(ApiError::invalid_query(format!(
+            "page size {limit} is outside 1..={max}"
+        )));
+    }
+    Ok(limit)
+}
+
+/// `GET /api/v1/workflows/{id}/checkpoints`
+pub async fn checkpoints(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    query: Query,
+) -> Result<HttpResponse, ApiError> {
+    let id = workflow_id(&id)?;
+    let p = Params::new(query.into_inner(), &["after", "limit"])?;
+    let limit = p.limit(100)?;
+    let after = p.u64("after")?.unwrap_or(0);
+    let rows = history::checkpoints(&state.store, id, after, limit).await?;
+    if rows.is_empty() && after == 0 {
+        return Err(not_found(id));
+    }
+    let next = (rows.len() == limit)
+        .then(|| rows.last().map(|c| c.version.to_string()))
+        .flatten();
+    let views: Vec<CheckpointView> = rows.into_iter().map(Into::into).collect();
+    Ok(page(views, next))
+}
+
+/// The point a request names: exactly one of `version`, `position`, `at`.
+pub fn as_of(p: &Params) -> Result<AsOf, ApiError> {
+    let version = p.u64("version")?.map(AsOf::Version);
+    let position = p.u64("position")?.map(AsOf::Position);
+    let at = p.time("at")?.map(AsOf::Time);
+    let given: Vec<AsOf> = [version, position, at].into_iter().flatten().collect();
+    match given.as_slice() {
+        [one] => Ok(*one),
+        _ => Err(ApiError::invalid_query(
+            "give exactly one of version, position or at",
+        )),
+    }
+}
+
+/// `GET /api/v1/workflows/{id}/state`
+pub async fn state_as_of(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    query: Query,
+) -> Result<HttpResponse, ApiError> {
+    let id = workflow_id(&id)?;
+    let p = Params::new(query.into_inner(), &["version", "position", "at"])?;
+    let point = as_of(&p)?;
+    match history::state_as_of(&state.store, id, point).await? {
+        Some(s) => Ok(ok(s)),
+        None => {
+            if history::state_as_of(&state.store, id, AsOf::Version(u64::MAX))
+                .await?
+                .is_none()
+            {
+                return Err(not_found(id));
+            }
+            Err(ApiError::not_found(
+                "NO_STATE_AT_POINT",
+                format!("workflow {id} had no events by {point:?}"),
+            ))
+        }
+    }
+}
+
+/// `GET /api/v1/board`
+pub async fn board(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, ApiError> {
+    let p = Params::new(
+        query.into_inner(),
+        &["workflow_id", "status", "assignee", "capability", "after", "limit"],
+    )?;
+    let after = match p.text("after") {
+        None => None,
+        Some(cursor) => Some(
+            cursor
+                .split_once('/')
+                .map(|(w, t)| (w.to_owned(), t.to_owned()))
+                .ok_or_else(|| {
+                    ApiError::invalid_query("after must be WORKFLOW_ID/TASK_ID, as meta.next gives it")
+                })?,
+        ),
+    };
+    let q = TaskQuery {
+        workflow_id: p.uuid("workflow_id")?.map(WorkflowId),
+        status: p.text("status"),
+        assignee: p.text("assignee"),
+        capability: p.text("capability"),
+        after,
+        limit: p.limit(100)?,
+    };
+    let rows = board::tasks(&state.store, &q).await?;
+    let next = (rows.len() == q.limit)
+        .then(|| rows.last().map(|r| format!("{}/{}", r.workflow_id, r.task_id)))
+        .flatten();
+    let views: Vec<TaskView> = rows.into_iter().map(Into::into).collect();
+    Ok(page(views, next))
+}
+
+/// `GET /api/v1/agents`
+pub async fn list_agents(
+    state: web::Data<AppState>,
+    query: Query,
+) -> Result<HttpResponse, ApiError> {
+    let p = Params::new(query.into_inner(), &["status"])?;
+    let status = p.text("status");
+    let streams = maos_projections::db::fetch(
+        &state.store,
+        "SELECT DISTINCT stream FROM maos_audit WHERE stream LIKE $1 ORDER BY stream".to_owned(),
+        vec![Cell::text(format!("{}-%", AgentId::CATEGORY))],
+    )
+    .await?;
+    let mut agents = Vec::new();
+    for row in &streams {
+        let Some(stream) = maos_projections::db::text(&row[0]) else {
+            continue;
+        };
+        let Some(id) = stream
+            .split_once('-')
+            .and_then(|(_, id)| uuid::Uuid::parse_str(id).ok())
+        else {
+            continue;
+        };
+        let view = agent_view(&state, AgentId(id)).await?;
+        let wanted = status.as_deref().is_none_or(|s| {
+            serde_json::to_value(view.state.status).ok().and_then(|v| v.as_str().map(str::to_owned))
+                == Some(s.to_owned())
+        });
+        if wanted && view.state.version > 0 {
+            agents.push(view);
+        }
+    }
+    Ok(ok(agents))
+}
+
+/// `GET /api/v1/agents/{id}`
+pub async fn show_agent(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = agent_id(&id)?;
+    let view = agent_view(&state, id).await?;
+    if view.state.version == 0 {
+        return Err(
+            ApiError::not_found("AGENT_NOT_FOUND", format!("agent {id} does not exist"))
+                .with_details(serde_json::json!({"agent_id": id.0})),
+        );
+    }
+    Ok(ok(view))
+}
+
+async fn agent_view(state: &AppState, id: AgentId) -> Result<AgentView, ApiError> {
+    let stream = id.stream();
+    let mut folded = AgentState::default();
+    let mut after = 0;
+    loop {
+        let events = state.store.read_stream(&stream, after, 1_000).await?;
+        let Some(last) = events.last() else { break };
+        after = last.version;
+        for e in &events {
+            let event = AgentEvent::from_parts(&e.event_type, &e.data)
+                .map_err(|err| ApiError::internal(format!("event {} does not decode: {err}", e.id)))?;
+            folded = agent::evolve(folded, &event);
+        }
+    }
+    let stats = board::agent_stats(&state.store, Some(&id.0.to_string())).await?;
+    Ok(AgentView {
+        agent_id: id.0.to_string(),
+        state: folded,
+        stats: stats.into_iter().map(StatsView::from).collect(),
+    })
+}
+
+/// The audit filters a request names.
+pub fn audit_query(p: &Params) -> Result<AuditQuery, ApiError> {
+    Ok(AuditQuery {
+        stream: p.text("stream"),
+        types: p.text("types"),
+        correlation_id: p.uuid("correlation_id")?,
+        user_id: p.text("user_id"),
+        from: p.time("from")?,
+        to: p.time("to")?,
+        after_position: p.u64("after")?.unwrap_or(0),
+        limit: p.limit(100)?,
+    })
+}
+
+pub const AUDIT_PARAMS: &[&str] = &[
+    "stream",
+    "types",
+    "correlation_id",
+    "user_id",
+    "from",
+    "to",
+    "after",
+    "limit",
+];
+
+/// `GET /api/v1/audit`
+pub async fn audit(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, ApiError> {
+    let p = Params::new(query.into_inner(), AUDIT_PARAMS)?;
+    let q = audit_query(&p)?;
+    let found = audit::query(&state.store, &q).await?;
+    let views: Vec<AuditView> = found.entries.into_iter().map(Into::into).collect();
+    Ok(page(views, found.next_after.map(|p| p.to_string())))
+}
+
+/// `GET /api/v1/audit/export`: every matching event, whole, as JSON Lines.
+pub async fn audit_export(
+    state: web::Data<AppState>,
+    query: Query,
+) -> Result<HttpResponse, ApiError> {
+    let p = Params::new(query.into_inner(), AUDIT_PARAMS)?;
+    let mut q = audit_query(&p)?;
+    q.limit = audit::MAX_PAGE;
+    let mut out = Vec::new();
+    audit::export_json_lines(&state.store, &q, &mut out).await?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/x-ndjson")
+        .body(out))
+}
+
+/// `GET /api/v1/audit/events/{id}/tree`
+pub async fn causation_tree(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let id = path_id(&id, "event", "EVENT_NOT_FOUND")?;
+    match audit::causation_tree(&state.store, id).await? {
+        Some(tree) => Ok(ok(TreeView::from(tree))),
+        None => Err(ApiError::not_found(
+            "EVENT_NOT_FOUND",
+            format!("the audit log has no event {id}"),
+        )),
+    }
+}
+
+/// `GET /api/v1/projections`
+pub async fn projections(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    Ok(ok(projection_views(&state).await?))
+}
+
+pub async fn projection_views(state: &AppState) -> Result<Vec<ProjectionView>, ApiError> {
+    let head = state.store.head_position().await?;
+    Ok(state
+        .projectors
+        .iter()
+        .map(|rx| {
+            let s = rx.borrow().clone();
+            let (name, error) = match &s.state {
+                ProjectorState::Starting => ("starting", None),
+                ProjectorState::Running => ("running", None),
+                ProjectorState::Retrying { error, .. } => ("retrying", Some(error.clone())),
+            };
+            ProjectionView {
+                name: s.name.to_owned(),
+                state: name.to_owned(),
+                error,
+                checkpoint: s.checkpoint,
+                lag: head.saturating_sub(s.checkpoint),
+            }
+        })
+        .collect())
+}

@@ -1,0 +1,72 @@
+//! What every request handler shares.
+
+use super::auth::Tokens;
+use super::error::ApiError;
+use super::idempotency::InFlight;
+use maos_actors::Node;
+use maos_projections::ProjectorStatus;
+use maos_store::Store;
+use std::sync::atomic::{AtomicU64, Ordering};
+use tokio::sync::watch;
+
+/// The server's shared state.
+#[derive(Debug)]
+pub struct AppState {
+    pub store: Store,
+    /// The orchestration node; `None` when the server only answers queries.
+    pub node: Option<Node>,
+    pub tokens: Tokens,
+    pub in_flight: InFlight,
+    /// The projectors feeding the read models.
+    pub projectors: Vec<watch::Receiver<ProjectorStatus>>,
+    pub body_limit: usize,
+    pub counters: Counters,
+}
+
+/// Request counters for `/metrics`.
+#[derive(Debug, Default)]
+pub struct Counters {
+    pub requests: [AtomicU64; 5],
+    pub commands: AtomicU64,
+}
+
+impl Counters {
+    pub fn count_response(&self, status: u16) {
+        let class = usize::from(status / 100).clamp(1, 5) - 1;
+        self.requests[class].fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl AppState {
+    pub fn new(
+        store: Store,
+        node: Option<Node>,
+        projectors: Vec<watch::Receiver<ProjectorStatus>>,
+        body_limit: usize,
+    ) -> AppState {
+        AppState {
+            tokens: Tokens::new(store.clone()),
+            store,
+            node,
+            in_flight: InFlight::default(),
+            projectors,
+            body_limit,
+            counters: Counters::default(),
+        }
+    }
+
+    /// The node, for commands.
+    pub fn node(&self) -> Result<&Node, ApiError> {
+        self.node.as_ref().ok_or_else(|| {
+            ApiError::unavailable(
+                "NODE_UNAVAILABLE",
+                "this server answers queries only; commands need `maos up`",
+            )
+        })
+    }
+
+    /// Makes sure the data dir's admin token works (see [`Tokens::ensure_admin_token`]).
+    pub async fn ensure_admin_token(&self, data_dir: &std::path::Path) -> Result<(), ApiError> {
+        self.tokens.ensure_admin_token(data_dir).await
+    }
+}
