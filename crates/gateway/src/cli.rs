@@ -1,68 +1,144 @@
-//! The `maos` commands and their shared options.
+//! The `maos` commands. Each subcommand lives in `cli/`; every command but
+//! `up`, `relay` and broker tails talks to a server over HTTP (starting an
+//! embedded one in-process when none answers).
 
+mod agent;
+mod audit;
+mod board;
 mod events;
-mod node;
+mod output;
+mod projections;
 mod relay;
 mod run;
+mod token;
 mod up;
+mod workflow;
 
+use crate::client::Client;
+use crate::config::{GlobalArgs, LogFormat, Settings};
+use crate::service::Mode;
 use clap::{Parser, Subcommand};
 
 #[derive(Debug, Parser)]
 #[command(
     name = "maos",
     version,
-    about = "maos: durable, auditable orchestration of AI coding agents"
+    about = "maos: durable, auditable orchestration of AI coding agents",
+    after_help = "Settings: flags, then MAOS_* environment variables, then maos.toml, then defaults."
 )]
 pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    /// Print results as JSON.
+    #[arg(long, global = true)]
+    json: bool,
     #[command(subcommand)]
     command: Command,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Run a node: resume live workflows and agents from the store, register
-    /// agents from a file, and work until interrupted.
-    Up(up::Args),
-    /// Run one workflow to its end on an embedded node; the exit status
-    /// tells the outcome (0 completed, 1 failed or cancelled, 3 escalated).
+    /// Run the server: the node (resuming live workflows and agents), the
+    /// projectors and the HTTP API, until interrupted.
+    Up,
+    /// Submit a workflow and follow it to its end; the exit status tells
+    /// the outcome (0 completed, 1 failed or cancelled, 3 escalated).
     Run(run::Args),
-    /// Relay every committed event to NATS JetStream and/or RabbitMQ.
-    Relay(relay::Args),
-    /// Follow events.
+    /// Workflows: list, show, cancel, answer an escalation, fork.
+    #[command(subcommand)]
+    Workflow(workflow::Command),
+    /// Agents: list, register, retire.
+    #[command(subcommand)]
+    Agent(agent::Command),
+    /// The task board.
+    Board(board::Args),
+    /// The audit log: query, causation tree, export.
+    #[command(subcommand)]
+    Audit(audit::Command),
+    /// A workflow's state as of a time or a position in the log.
+    State(workflow::StateArgs),
+    /// Follow events: from the server (Server-Sent Events), or from NATS or
+    /// RabbitMQ.
     #[command(subcommand)]
     Events(events::Command),
+    /// Read models: status, rebuild.
+    #[command(subcommand)]
+    Projections(projections::Command),
+    /// API tokens.
+    #[command(subcommand)]
+    Token(token::Command),
+    /// Print the OpenAPI document of the HTTP API.
+    Openapi,
+    /// Relay every committed event to NATS JetStream and/or RabbitMQ.
+    Relay(relay::Args),
+}
+
+/// What a command gets: resolved settings and output preferences.
+#[derive(Debug, Clone)]
+pub struct Ctx {
+    pub settings: Settings,
+    pub url_explicit: bool,
+    pub json: bool,
+}
+
+impl Ctx {
+    /// A client for commands that only read.
+    pub async fn reader(&self) -> anyhow::Result<Client> {
+        Client::connect(&self.settings, self.url_explicit, Mode::QueriesOnly).await
+    }
+
+    /// A client for commands that change things (an embedded server runs
+    /// the node).
+    pub async fn commander(&self) -> anyhow::Result<Client> {
+        Client::connect(&self.settings, self.url_explicit, Mode::Full).await
+    }
 }
 
 impl Cli {
-    pub async fn run(self) -> anyhow::Result<std::process::ExitCode> {
+    pub fn settings(&self) -> anyhow::Result<Settings> {
+        Settings::resolve(&self.global)
+    }
+
+    pub async fn run(self, settings: Settings) -> anyhow::Result<std::process::ExitCode> {
         let ok = std::process::ExitCode::SUCCESS;
+        let ctx = Ctx {
+            settings,
+            url_explicit: self.global.url.is_some(),
+            json: self.json,
+        };
         match self.command {
-            Command::Up(args) => up::run(args).await.map(|()| ok),
-            Command::Run(args) => run::run(args).await,
-            Command::Relay(args) => relay::run(args).await.map(|()| ok),
-            Command::Events(command) => events::run(command).await.map(|()| ok),
+            Command::Up => up::run(&ctx).await.map(|()| ok),
+            Command::Run(args) => run::run(&ctx, args).await,
+            Command::Workflow(c) => workflow::run(&ctx, c).await.map(|()| ok),
+            Command::Agent(c) => agent::run(&ctx, c).await.map(|()| ok),
+            Command::Board(args) => board::run(&ctx, args).await.map(|()| ok),
+            Command::Audit(c) => audit::run(&ctx, c).await.map(|()| ok),
+            Command::State(args) => workflow::state(&ctx, args).await.map(|()| ok),
+            Command::Events(c) => events::run(&ctx, c).await.map(|()| ok),
+            Command::Projections(c) => projections::run(&ctx, c).await.map(|()| ok),
+            Command::Token(c) => token::run(&ctx, c).await.map(|()| ok),
+            Command::Openapi => {
+                println!("{:#}", crate::server::openapi_document());
+                Ok(ok)
+            }
+            Command::Relay(args) => relay::run(&ctx, args).await.map(|()| ok),
         }
     }
 }
 
 /// Logs to stderr; `RUST_LOG` filters (default `info`, broker clients at
-/// `warn`), `MAOS_LOG_FORMAT`
-/// is reserved for the server.
-pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,async_nats=warn,lapin=warn"));
-    let _ = tracing_subscriber::fmt()
+/// `warn`); `MAOS_LOG_FORMAT=json` writes JSON lines.
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        tracing_subscriber::EnvFilter::new("info,async_nats=warn,lapin=warn,actix_server=warn")
+    });
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .try_init();
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).try_init(),
+        LogFormat::Pretty => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .try_init(),
+    };
 }
-
-/// Opens the store `url` names.
-pub async fn open_store(url: &str) -> anyhow::Result<maos_store::Store> {
-    Ok(maos_store::Store::open(url).await?)
-}
-
-/// The default store: the embedded SQLite file under `.maos/`.
-pub const DEFAULT_DATABASE_URL: &str = "sqlite://.maos/maos.db";

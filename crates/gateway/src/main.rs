@@ -1,16 +1,26 @@
-//! `maos`: the command line. Each subcommand lives in `cli/`.
+//! `maos`: the server and the command line. Each subcommand lives in `cli/`.
 
 mod cli;
+mod client;
+mod config;
 mod server;
+mod service;
 
 use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
-    cli::init_logging();
+    let settings = match cli.settings() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("maos: {e:#}");
+            return std::process::ExitCode::FAILURE;
+        }
+    };
+    cli::init_logging(settings.log_format);
     // The actor system: actors on this thread, I/O and executors on a
     // multi-threaded tokio runtime.
-    match maos_actors::run(cli.run()) {
+    match maos_actors::run(cli.run(settings)) {
         Ok(code) => code,
         Err(e) => {
             eprintln!("maos: {e:#}");

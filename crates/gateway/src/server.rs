@@ -20,7 +20,8 @@ mod routes;
 mod state;
 mod views;
 
-pub use auth::{ADMIN_TOKEN_FILE, Role};
+pub use auth::ADMIN_TOKEN_FILE;
+pub use body::DEFAULT_LIMIT as DEFAULT_BODY_LIMIT;
 pub use openapi::document as openapi_document;
 pub use state::AppState;
 
@@ -32,8 +33,6 @@ use std::sync::Arc;
 #[derive(Debug, Clone)]
 pub struct ServerOptions {
     pub addr: SocketAddr,
-    /// Largest request body accepted.
-    pub body_limit: usize,
     /// HTTP worker threads.
     pub workers: usize,
 }

@@ -1,4 +1,5 @@
-//! `maos events tail`: follow maos events on a broker.
+//! `maos events tail`: follow maos events from the server (Server-Sent
+//! Events, resumable) or on a broker.
 
 use maos_bus::tail::{Start, Tail};
 use maos_bus::{AmqpConfig, NatsConfig, TypePattern};
@@ -6,12 +7,13 @@ use std::io::Write;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Print events as they arrive on NATS JetStream or RabbitMQ.
+    /// Print events as they are committed: from the server by default, or
+    /// as they arrive on NATS JetStream (--nats) or RabbitMQ (--amqp).
     Tail(TailArgs),
 }
 
 #[derive(Debug, clap::Args)]
-#[command(group(clap::ArgGroup::new("broker").required(true).args(["nats", "amqp"])))]
+#[command(group(clap::ArgGroup::new("broker").args(["nats", "amqp"])))]
 pub struct TailArgs {
     /// Consume from NATS JetStream at this URL.
     #[arg(long)]
@@ -23,12 +25,13 @@ pub struct TailArgs {
     /// or `#` is the rest (e.g. `workflows.task.*`, `agents.>`).
     #[arg(long, default_value = ">")]
     filter: String,
-    /// NATS: start with the oldest event the stream holds, not with new ones.
+    /// Start with the oldest event (the server's log, or what the NATS
+    /// stream holds), not with new ones.
     #[arg(long)]
     from_start: bool,
-    /// Print each event's envelope as one JSON line.
-    #[arg(long)]
-    json: bool,
+    /// From the server: resume after this position (the last one printed).
+    #[arg(long, conflicts_with = "from_start")]
+    after: Option<u64>,
     /// Stop after this many events.
     #[arg(long)]
     limit: Option<u64>,
@@ -43,9 +46,12 @@ pub struct TailArgs {
     amqp_exchange: String,
 }
 
-pub async fn run(command: Command) -> anyhow::Result<()> {
+pub async fn run(ctx: &super::Ctx, command: Command) -> anyhow::Result<()> {
     let Command::Tail(args) = command;
     let pattern = TypePattern::parse(&args.filter)?;
+    if args.nats.is_none() && args.amqp.is_none() {
+        return from_server(ctx, &args).await;
+    }
     let mut tail = match (&args.nats, &args.amqp) {
         (Some(url), _) => {
             let mut config = NatsConfig::new(url.clone());
@@ -68,7 +74,7 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             config.exchange = args.amqp_exchange.clone();
             Tail::amqp(&config, &pattern).await?
         }
-        (None, None) => anyhow::bail!("choose a broker: --nats URL or --amqp URL"),
+        (None, None) => unreachable!("handled above"),
     };
     let mut out = std::io::stdout().lock();
     let mut printed = 0u64;
@@ -77,24 +83,70 @@ pub async fn run(command: Command) -> anyhow::Result<()> {
             anyhow::bail!("the broker closed the subscription");
         };
         let received = received?;
-        if args.json {
+        if ctx.json {
             out.write_all(&received.body)?;
             out.write_all(b"\n")?;
         } else {
-            let e = &received.event;
-            writeln!(
-                out,
-                "{:>8}  {}  {:<34} {} v{}  {}",
-                e.position,
-                e.timestamp.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
-                e.event_type,
-                e.stream,
-                e.version,
-                e.id
-            )?;
+            print_line(&mut out, &received.event)?;
         }
         out.flush()?;
         printed += 1;
     }
     Ok(())
+}
+
+fn print_line(out: &mut impl Write, e: &maos_domain::EventEnvelope) -> std::io::Result<()> {
+    writeln!(
+        out,
+        "{:>8}  {}  {:<34} {} v{}  {}",
+        e.position,
+        e.timestamp.format("%Y-%m-%dT%H:%M:%S%.3fZ"),
+        e.event_type,
+        e.stream,
+        e.version,
+        e.id
+    )
+}
+
+/// Follows the server's live log over Server-Sent Events.
+async fn from_server(ctx: &super::Ctx, args: &TailArgs) -> anyhow::Result<()> {
+    let client = ctx.reader().await?;
+    let mut path = format!("/api/v1/events/live?types={}", super::output::encode(&args.filter));
+    if args.from_start {
+        path.push_str("&after=0");
+    } else if let Some(after) = args.after {
+        path.push_str(&format!("&after={after}"));
+    }
+    let mut printed = 0u64;
+    let mut failure = None;
+    let json = ctx.json;
+    let limit = args.limit;
+    client
+        .follow(awc::http::Method::GET, &path, |event| {
+            if limit.is_some_and(|l| printed >= l) {
+                return false;
+            }
+            if event.event == "error" {
+                failure = Some(event.data);
+                return false;
+            }
+            let mut out = std::io::stdout().lock();
+            let written = if json {
+                writeln!(out, "{}", event.data)
+            } else {
+                match serde_json::from_str::<maos_domain::EventEnvelope>(&event.data) {
+                    Ok(e) => print_line(&mut out, &e),
+                    Err(_) => writeln!(out, "{}", event.data),
+                }
+            };
+            let _ = out.flush();
+            printed += 1;
+            written.is_ok() && limit.is_none_or(|l| printed < l)
+        })
+        .await?;
+    client.close().await;
+    match failure {
+        Some(message) => anyhow::bail!("the event stream failed: {message}"),
+        None => Ok(()),
+    }
 }

@@ -7,9 +7,6 @@ use std::time::Duration;
 
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The event store.
-    #[arg(long, env = "MAOS_DATABASE_URL", default_value = super::DEFAULT_DATABASE_URL)]
-    database_url: String,
     /// NATS server; relaying to JetStream is off when unset.
     #[arg(long, env = "MAOS_NATS_URL")]
     nats: Option<String>,
@@ -55,14 +52,14 @@ enum Retention {
     Interest,
 }
 
-pub async fn run(args: Args) -> anyhow::Result<()> {
+pub async fn run(ctx: &super::Ctx, args: Args) -> anyhow::Result<()> {
     if args.nats.is_none() && args.amqp.is_none() {
         anyhow::bail!("no broker configured: set --nats/MAOS_NATS_URL and/or --amqp/MAOS_AMQP_URL");
     }
     if args.batch_size == 0 {
         anyhow::bail!("--batch-size must be at least 1");
     }
-    let store = super::open_store(&args.database_url).await?;
+    let store = maos_store::Store::open(&ctx.settings.database_url).await?;
     let config = RelayConfig {
         batch_size: args.batch_size,
         abort_after_publish: args.abort_after_publish,

@@ -1,23 +1,21 @@
-//! `maos up`: a node that works until interrupted.
+//! `maos up`: the server, until interrupted.
 
-use super::node::{NodeArgs, start};
+use super::Ctx;
+use crate::service::{Mode, Service};
 
-#[derive(Debug, clap::Args)]
-pub struct Args {
-    #[command(flatten)]
-    node: NodeArgs,
-}
-
-pub async fn run(args: Args) -> anyhow::Result<()> {
-    let node = start(&args.node).await?;
+pub async fn run(ctx: &Ctx) -> anyhow::Result<()> {
+    let settings = &ctx.settings;
+    let service = Service::start(settings, Mode::Full, settings.http_addr).await?;
     tracing::info!(
-        backend = node.store().backend(),
-        live_workflows = node.live_workflows().len(),
-        "maos node running; Ctrl-C to stop"
+        addr = %service.server.addr,
+        backend = service.store.backend(),
+        live_workflows = service.node.as_ref().map_or(0, |n| n.live_workflows().len()),
+        admin_token = %settings.data_dir.join(crate::server::ADMIN_TOKEN_FILE).display(),
+        "maos is up; Ctrl-C to stop"
     );
     shutdown_signal().await?;
     tracing::info!("stopping");
-    node.stop();
+    service.stop().await;
     Ok(())
 }
 

@@ -35,11 +35,6 @@ pub fn ok(data: impl Serialize) -> HttpResponse {
     respond(StatusCode::OK, data)
 }
 
-/// `201 {data, meta}`.
-pub fn created(data: impl Serialize) -> HttpResponse {
-    respond(StatusCode::CREATED, data)
-}
-
 /// `{data, meta}` with `status`.
 pub fn respond(status: StatusCode, data: impl Serialize) -> HttpResponse {
     HttpResponse::build(status).json(json!({"data": data, "meta": meta()}))

@@ -237,6 +237,3 @@ pub struct ProjectionView {
     pub checkpoint: u64,
     pub lag: u64,
 }
-
-/// An event of the log, as stored (see `schemas/events/`).
-pub type EventView = serde_json::Value;

@@ -1,0 +1,113 @@
+//! Printing results: aligned tables for people, JSON for programs, colours
+//! only when stdout is a terminal.
+
+use serde_json::Value;
+use std::io::IsTerminal;
+
+/// Percent-encodes a query-string value.
+pub fn encode(value: &str) -> String {
+    let mut out = String::with_capacity(value.len());
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-_.~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// `?a=1&b=2` from the pairs that have a value.
+pub fn query(pairs: &[(&str, Option<String>)]) -> String {
+    let parts: Vec<String> = pairs
+        .iter()
+        .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v))))
+        .collect();
+    if parts.is_empty() {
+        String::new()
+    } else {
+        format!("?{}", parts.join("&"))
+    }
+}
+
+/// Prints `value` as pretty JSON.
+pub fn json(value: &Value) {
+    println!("{value:#}");
+}
+
+/// A cell of a JSON row as text (`-` for null or missing).
+pub fn cell(value: &Value) -> String {
+    match value {
+        Value::Null => "-".to_owned(),
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// Renders rows under headers, columns padded to fit.
+pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
+    let colour = std::io::stdout().is_terminal();
+    let mut widths: Vec<usize> = headers.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (w, c) in widths.iter_mut().zip(row) {
+            *w = (*w).max(c.chars().count());
+        }
+    }
+    let mut out = String::new();
+    let line = |cells: Vec<String>, out: &mut String| {
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(&widths)
+            .map(|(c, w)| format!("{c:<w$}"))
+            .collect();
+        out.push_str(padded.join("  ").trim_end());
+        out.push('\n');
+    };
+    let header_cells = headers.iter().map(|h| h.to_uppercase()).collect();
+    line(header_cells, &mut out);
+    for row in rows {
+        let cells = row
+            .iter()
+            .enumerate()
+            .map(|(i, c)| if colour && headers.get(i) == Some(&"status") { paint(c) } else { c.clone() })
+            .collect::<Vec<_>>();
+        // Colour codes don't take room on screen: pad on the plain text.
+        let padded: Vec<String> = cells
+            .iter()
+            .zip(row)
+            .zip(&widths)
+            .map(|((shown, plain), w)| {
+                let pad = w.saturating_sub(plain.chars().count());
+                format!("{shown}{}", " ".repeat(pad))
+            })
+            .collect();
+        out.push_str(padded.join("  ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// A status in its colour.
+fn paint(status: &str) -> String {
+    let code = match status {
+        "completed" => "32",
+        "running" | "assigned" | "started" => "36",
+        "failed" | "cancelled" | "timed_out" => "31",
+        "escalated" | "retry_waiting" => "33",
+        "skipped" => "35",
+        _ => return status.to_owned(),
+    };
+    format!("\x1b[{code}m{status}\x1b[0m")
+}
+
+/// Milliseconds as `1.2s`, `3m04s`.
+pub fn duration(ms: &Value) -> String {
+    let Some(ms) = ms.as_i64() else {
+        return "-".to_owned();
+    };
+    if ms < 60_000 {
+        format!("{:.1}s", ms as f64 / 1000.0)
+    } else {
+        format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000)
+    }
+}
