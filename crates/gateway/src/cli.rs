@@ -78,19 +78,21 @@ enum Command {
 pub struct Ctx {
     pub settings: Settings,
     pub url_explicit: bool,
+    /// Run the server in this process without looking for one.
+    pub embedded: bool,
     pub json: bool,
 }
 
 impl Ctx {
     /// A client for commands that only read.
     pub async fn reader(&self) -> anyhow::Result<Client> {
-        Client::connect(&self.settings, self.url_explicit, Mode::QueriesOnly).await
+        Client::connect(self, Mode::QueriesOnly).await
     }
 
     /// A client for commands that change things (an embedded server runs
     /// the node).
     pub async fn commander(&self) -> anyhow::Result<Client> {
-        Client::connect(&self.settings, self.url_explicit, Mode::Full).await
+        Client::connect(self, Mode::Full).await
     }
 }
 
@@ -104,6 +106,7 @@ impl Cli {
         let ctx = Ctx {
             settings,
             url_explicit: self.global.url.is_some(),
+            embedded: self.global.embedded,
             json: self.json,
         };
         match self.command {

@@ -2,7 +2,7 @@
 //! one in-process when none answers), authenticates with the data dir's
 //! admin token unless given another, and turns error answers into one line.
 
-use crate::config::Settings;
+use crate::cli::Ctx;
 use crate::service::{Mode, Service};
 use anyhow::{Context, anyhow};
 use futures_util::StreamExt;
@@ -42,21 +42,24 @@ impl Client {
     /// Talks to the server at `settings.url`; if nothing answers there and
     /// the URL was not given explicitly, starts an embedded service
     /// in-process (with a node when `mode` is [`Mode::Full`]).
-    pub async fn connect(settings: &Settings, url_explicit: bool, mode: Mode) -> anyhow::Result<Client> {
+    pub async fn connect(ctx: &Ctx, mode: Mode) -> anyhow::Result<Client> {
+        let settings = &ctx.settings;
         let http = awc::Client::builder()
             .timeout(Duration::from_secs(600))
             .finish();
-        let probe = http
-            .get(format!("{}/healthz", settings.url))
-            .timeout(Duration::from_millis(800))
-            .send()
-            .await;
-        let (base, embedded) = match probe {
-            Ok(r) if r.status().is_success() => (settings.url.clone(), None),
-            _ if url_explicit => {
+        let answers = !ctx.embedded
+            && http
+                .get(format!("{}/healthz", settings.url))
+                .timeout(Duration::from_millis(800))
+                .send()
+                .await
+                .is_ok_and(|r| r.status().is_success());
+        let (base, embedded) = match answers {
+            true => (settings.url.clone(), None),
+            false if ctx.url_explicit && !ctx.embedded => {
                 return Err(anyhow!("no maos server answers at {}", settings.url));
             }
-            _ => {
+            false => {
                 let service = Service::start(settings, mode, ([127, 0, 0, 1], 0).into()).await?;
                 (format!("http://{}", service.server.addr), Some(service))
             }

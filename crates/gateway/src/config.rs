@@ -40,6 +40,9 @@ pub struct GlobalArgs {
     /// embedded one in-process.
     #[arg(long, env = "MAOS_URL", global = true)]
     pub url: Option<String>,
+    /// Don't look for a server: run one in this process for this command.
+    #[arg(long, env = "MAOS_EMBEDDED", global = true)]
+    pub embedded: bool,
     /// API token (default: the data dir's admin token).
     #[arg(long, env = "MAOS_TOKEN", global = true, hide_env_values = true)]
     pub token: Option<String>,

@@ -42,6 +42,7 @@ pub struct ServerOptions {
 pub struct Running {
     /// Where it listens (the real port when asked for port 0).
     pub addr: SocketAddr,
+    state: Arc<AppState>,
     handle: actix_web::dev::ServerHandle,
     task: tokio::task::JoinHandle<std::io::Result<()>>,
 }
@@ -49,6 +50,7 @@ pub struct Running {
 impl Running {
     /// Stops accepting, lets requests in flight finish, and returns.
     pub async fn stop(self) {
+        self.state.closing.send_replace(true);
         self.handle.stop(true).await;
         let _ = self.task.await;
     }
@@ -56,7 +58,7 @@ impl Running {
 
 /// Binds `options.addr` and serves the API over `state`.
 pub fn start(state: Arc<AppState>, options: &ServerOptions) -> std::io::Result<Running> {
-    let data = web::Data::from(state);
+    let data = web::Data::from(state.clone());
     let server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
@@ -77,5 +79,10 @@ pub fn start(state: Arc<AppState>, options: &ServerOptions) -> std::io::Result<R
     let server = server.run();
     let handle = server.handle();
     let task = tokio::task::spawn_local(server);
-    Ok(Running { addr, handle, task })
+    Ok(Running {
+        addr,
+        state,
+        handle,
+        task,
+    })
 }

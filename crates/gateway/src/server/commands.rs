@@ -205,7 +205,7 @@ pub async fn fork(
         let Some(at_origin) = history::state_as_of(&state.store, origin, point).await? else {
             return Err(ApiError::not_found(
                 "WORKFLOW_NOT_FOUND",
-                format!("workflow {origin} had no events by {point:?}"),
+                format!("workflow {origin} had no events by {}", super::queries::describe(point)),
             ));
         };
         let fork_origin = ForkOrigin {

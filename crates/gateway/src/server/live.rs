@@ -13,7 +13,7 @@ use maos_domain::TypePattern;
 use maos_projections::audit::AuditLog;
 use maos_projections::board::WorkflowBoard;
 use maos_projections::{Projector, ProjectorConfig};
-use maos_store::{EventStore, Store};
+use maos_store::EventStore;
 use std::collections::HashMap;
 use std::time::Duration;
 
@@ -36,7 +36,7 @@ pub async fn global(
         // Without a resume point: from now on.
         None => state.store.head_position().await?,
     };
-    Ok(sse(events(state.store.clone(), after, pattern, None)))
+    Ok(sse(events(&state, after, pattern, None)))
 }
 
 /// `GET /api/v1/workflows/{id}/live`: from the workflow's first event (or
@@ -59,12 +59,7 @@ pub async fn workflow(
         );
     };
     let after = after.unwrap_or(first.position - 1);
-    Ok(sse(events(
-        state.store.clone(),
-        after,
-        pattern,
-        Some(stream_name),
-    )))
+    Ok(sse(events(&state, after, pattern, Some(stream_name))))
 }
 
 /// The type filter and the resume point (`Last-Event-ID` or `after`).
@@ -102,26 +97,36 @@ where
         .streaming(body)
 }
 
-/// Events after `after` that match, as SSE frames, forever.
+/// Events after `after` that match, as SSE frames, until the server stops.
 fn events(
-    store: Store,
+    state: &AppState,
     after: u64,
     pattern: TypePattern,
     only_stream: Option<String>,
-) -> impl Stream<Item = Result<web::Bytes, actix_web::Error>> {
-    let subscription = store.subscribe(after);
-    stream::unfold(subscription, move |mut sub| {
+) -> impl Stream<Item = Result<web::Bytes, actix_web::Error>> + use<> {
+    let subscription = state.store.subscribe(after);
+    let closing = state.closing.subscribe();
+    stream::unfold((subscription, closing), move |(mut sub, mut closing)| {
         let pattern = pattern.clone();
         let only_stream = only_stream.clone();
         async move {
             loop {
-                let next = tokio::time::timeout(KEEPALIVE, sub.next()).await;
+                if *closing.borrow() {
+                    return None;
+                }
+                let next = tokio::select! {
+                    next = tokio::time::timeout(KEEPALIVE, sub.next()) => next,
+                    _ = closing.changed() => return None,
+                };
                 let event = match next {
-                    Err(_) => return Some((Ok(web::Bytes::from_static(b": keepalive\n\n")), sub)),
+                    Err(_) => {
+                        let frame = web::Bytes::from_static(b": keepalive\n\n");
+                        return Some((Ok(frame), (sub, closing)));
+                    }
                     Ok(Err(e)) => {
                         let frame = format!("event: error\ndata: {}\n\n", serde_json::json!({"message": e.to_string()}));
                         tracing::warn!(error = %e, "live event stream failed");
-                        return Some((Ok(web::Bytes::from(frame)), sub));
+                        return Some((Ok(web::Bytes::from(frame)), (sub, closing)));
                     }
                     Ok(Ok(event)) => event,
                 };
@@ -135,7 +140,7 @@ fn events(
                     "id: {}\nevent: {}\ndata: {data}\n\n",
                     event.position, event.event_type
                 );
-                return Some((Ok(web::Bytes::from(frame)), sub));
+                return Some((Ok(web::Bytes::from(frame)), (sub, closing)));
             }
         }
     })

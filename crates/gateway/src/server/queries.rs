@@ -134,6 +134,15 @@ pub fn as_of(p: &Params) -> Result<AsOf, ApiError> {
     }
 }
 
+/// A point in words: `version 3`, `position 17`, `2026-11-21T10:00:00Z`.
+pub fn describe(point: AsOf) -> String {
+    match point {
+        AsOf::Version(v) => format!("version {v}"),
+        AsOf::Position(p) => format!("position {p}"),
+        AsOf::Time(t) => t.to_rfc3339(),
+    }
+}
+
 /// `GET /api/v1/workflows/{id}/state`
 pub async fn state_as_of(
     state: web::Data<AppState>,
@@ -154,7 +163,7 @@ pub async fn state_as_of(
             }
             Err(ApiError::not_found(
                 "NO_STATE_AT_POINT",
-                format!("workflow {id} had no events by {point:?}"),
+                format!("workflow {id} had no events by {}", describe(point)),
             ))
         }
     }

@@ -21,6 +21,9 @@ pub struct AppState {
     pub projectors: Vec<watch::Receiver<ProjectorStatus>>,
     pub body_limit: usize,
     pub counters: Counters,
+    /// Turns true when the server stops: live streams end then, so a
+    /// graceful stop doesn't wait on them.
+    pub closing: watch::Sender<bool>,
 }
 
 /// Request counters for `/metrics`.
@@ -52,6 +55,7 @@ impl AppState {
             projectors,
             body_limit,
             counters: Counters::default(),
+            closing: watch::Sender::new(false),
         }
     }
 

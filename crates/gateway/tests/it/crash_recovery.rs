@@ -44,6 +44,7 @@ fn maos(dir: &Path, database_url: &str, args: &[&str]) -> Child {
     Command::new(env!("CARGO_BIN_EXE_maos"))
         .args(args)
         .args(["--agents", "agents.yaml", "--database-url", database_url])
+        .args(["--embedded", "--http-addr", "127.0.0.1:0"])
         .current_dir(dir)
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())

@@ -8,7 +8,7 @@ fn run_example(workflow: &str) -> (std::process::Output, tempfile::TempDir) {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let dir = tempfile::tempdir().unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_maos"))
-        .arg("run")
+        .args(["--embedded", "run"])
         .arg(root.join("examples").join(workflow))
         .arg("--agents")
         .arg(root.join("examples/agents.yaml"))
@@ -54,7 +54,7 @@ fn a_bad_spec_is_refused_with_a_one_line_message_and_exit_1() {
     )
     .unwrap();
     let output = Command::new(env!("CARGO_BIN_EXE_maos"))
-        .args(["run", "bad.yaml"])
+        .args(["--embedded", "run", "bad.yaml"])
         .current_dir(dir.path())
         .output()
         .unwrap();
@@ -79,7 +79,7 @@ fn run_spec(spec: &str) -> std::process::Output {
     )
     .unwrap();
     Command::new(env!("CARGO_BIN_EXE_maos"))
-        .args(["run", "wf.yaml", "--agents", "agents.yaml"])
+        .args(["--embedded", "run", "wf.yaml", "--agents", "agents.yaml"])
         .current_dir(dir.path())
         .env("RUST_LOG", "warn")
         .output()

@@ -1,5 +1,6 @@
 //! The `maos` binary, driven as a user would: as a process.
 
+mod api;
 mod crash_recovery;
 mod examples;
 mod relay_crash;
