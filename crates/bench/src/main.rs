@@ -3,6 +3,7 @@
 //! between ~0.2 ms and ~4 ms per flush), so figures can be compared across
 //! runs as ratios to F.
 
+mod api_bench;
 mod flush;
 mod orchestrate_bench;
 mod rebuild_bench;
@@ -36,6 +37,9 @@ enum Command {
     /// Orchestration end to end with the instant executor: tasks/minute,
     /// command and dispatch latency, memory per live agent actor.
     Orchestrate(orchestrate_bench::Options),
+    /// HTTP API on the embedded store: submits/s at peak, submit p99 at
+    /// half of peak, board queries/s and their p99.
+    Api(api_bench::Options),
     /// (Internal) resumes a node on a store of many agents and prints the
     /// memory its agent actors take. Started by `orchestrate`.
     #[command(hide = true)]
@@ -64,6 +68,7 @@ fn main() -> anyhow::Result<()> {
         Command::Rebuild(options) => on_tokio(rebuild_bench::run(options))?,
         // The orchestration benchmarks run inside the actor system.
         Command::Orchestrate(options) => maos_actors::run(orchestrate_bench::run(options))?,
+        Command::Api(options) => maos_actors::run(api_bench::run(options))?,
         Command::AgentMemory(options) => {
             maos_actors::run(orchestrate_bench::agent_memory(options))?
         }

@@ -19,6 +19,14 @@ impl Latencies {
         self.us.push(d.as_secs_f64() * 1e6);
     }
 
+    pub fn len(&self) -> usize {
+        self.us.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.us.is_empty()
+    }
+
     pub fn extend(&mut self, other: Latencies) {
         self.us.extend(other.us);
     }

@@ -1,12 +1,7 @@
-//! `maos`: the server and the command line. Each subcommand lives in `cli/`.
-
-mod cli;
-mod client;
-mod config;
-mod server;
-mod service;
+//! `maos`: the server and the command line (see `maos_gateway::cli`).
 
 use clap::Parser;
+use maos_gateway::cli;
 
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();

@@ -24,6 +24,7 @@ pub use auth::ADMIN_TOKEN_FILE;
 pub use body::DEFAULT_LIMIT as DEFAULT_BODY_LIMIT;
 pub use openapi::document as openapi_document;
 pub use state::AppState;
+pub use views::SubmittedView;
 
 use actix_web::{App, HttpServer, web};
 use std::net::SocketAddr;

@@ -62,6 +62,7 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<ExitCode> {
         !done
     });
     let watch = args.watch && !ctx.json;
+    let mut last_board = String::new();
     let printer = async {
         while let Some(event) = rx.recv().await {
             if SETTLED.contains(&event["type"].as_str().unwrap_or_default()) {
@@ -69,7 +70,11 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<ExitCode> {
             }
             if watch {
                 if let Ok(detail) = client.get(&show_path).await {
-                    draw_board(&detail["data"]["state"]);
+                    let board = render_board(&detail["data"]["state"]);
+                    if board != last_board {
+                        show_board(&board);
+                        last_board = board;
+                    }
                 }
             } else if !ctx.json
                 && let Some(line) = step_line(&event)
@@ -142,8 +147,8 @@ fn step_line(event: &Value) -> Option<String> {
     })
 }
 
-/// The live board of one workflow, from its state.
-fn draw_board(state: &Value) {
+/// The board of one workflow, from its state.
+fn render_board(state: &Value) -> String {
     let rows: Vec<Vec<String>> = state["tasks"]
         .as_object()
         .map(|tasks| {
@@ -162,20 +167,20 @@ fn draw_board(state: &Value) {
                 .collect()
         })
         .unwrap_or_default();
+    format!(
+        "{} ({})\n{}",
+        cell(&state["name"]),
+        cell(&state["status"]),
+        output::table(&["task", "status", "capability", "agent", "attempt", "last error"], &rows)
+    )
+}
+
+/// Draws the board: in place on a terminal, else appended.
+fn show_board(board: &str) {
     let mut out = std::io::stdout().lock();
     if std::io::stdout().is_terminal() {
         let _ = write!(out, "\x1b[H\x1b[2J");
     }
-    let _ = writeln!(
-        out,
-        "{} ({})",
-        cell(&state["name"]),
-        cell(&state["status"])
-    );
-    let _ = write!(
-        out,
-        "{}",
-        output::table(&["task", "status", "capability", "agent", "attempt", "last error"], &rows)
-    );
+    let _ = write!(out, "{board}");
     let _ = out.flush();
 }
