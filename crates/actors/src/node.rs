@@ -65,7 +65,15 @@ impl Shared {
     fn workflow(self: &Arc<Self>, id: WorkflowId) -> Addr<WorkflowActor> {
         lock(&self.workflows)
             .entry(id)
-            .or_insert_with(|| workflow_actor::start(id, self.clone()))
+            .or_insert_with(|| workflow_actor::start(id, self.clone(), false))
+            .clone()
+    }
+
+    /// The actor of a workflow id just made (no events to read back).
+    fn new_workflow(self: &Arc<Self>, id: WorkflowId) -> Addr<WorkflowActor> {
+        lock(&self.workflows)
+            .entry(id)
+            .or_insert_with(|| workflow_actor::start(id, self.clone(), true))
             .clone()
     }
 }
@@ -318,7 +326,8 @@ impl Node {
             correlation_id: Some(correlation_id),
             ..ctx
         };
-        let addr = self.shared.workflow(workflow_id);
+        // The id was made by the caller just now (UUIDv7): nothing to load.
+        let addr = self.shared.new_workflow(workflow_id);
         let result = addr
             .send(WorkflowCommandMsg { command, context })
             .await

@@ -71,11 +71,15 @@ pub(crate) struct WorkflowActor {
     handed_out: HashMap<TaskId, Instant>,
     events_since_snapshot: u64,
     finished: bool,
+    /// A workflow id just made for a submission or fork: it has no events
+    /// yet, so the first start skips reading the store (a restart reads it).
+    fresh: bool,
 }
 
 impl WorkflowActor {
-    fn new(id: WorkflowId, shared: Arc<Shared>) -> Self {
+    fn new(id: WorkflowId, shared: Arc<Shared>, fresh: bool) -> Self {
         WorkflowActor {
+            fresh,
             id,
             stream: id.stream(),
             shared,
@@ -444,6 +448,9 @@ impl Actor for WorkflowActor {
             // caller still holds an address.
             return;
         }
+        if std::mem::take(&mut self.fresh) {
+            return;
+        }
         let store = self.shared.store.clone();
         let stream = self.stream.clone();
         ctx.wait(
@@ -474,7 +481,9 @@ impl Supervised for WorkflowActor {
 }
 
 /// Starts a workflow actor under a supervisor on the node's arbiter.
-pub(crate) fn start(id: WorkflowId, shared: Arc<Shared>) -> Addr<WorkflowActor> {
+/// Starts the actor of workflow `id`; `fresh`: the id was just made and
+/// has no events (nothing to read back).
+pub(crate) fn start(id: WorkflowId, shared: Arc<Shared>, fresh: bool) -> Addr<WorkflowActor> {
     let arbiter = shared.arbiter.clone();
-    Supervisor::start_in_arbiter(&arbiter, move |_| WorkflowActor::new(id, shared))
+    Supervisor::start_in_arbiter(&arbiter, move |_| WorkflowActor::new(id, shared, fresh))
 }

@@ -8,8 +8,8 @@
 //!   stall is not hidden); its p99 is `submit_p99_ms`, compared with the
 //!   flush p99 measured in the same run.
 //! - board queries: `--concurrency` clients read one workflow's board page
-//!   (of `--tasks` tasks) back to back; `board_query_per_s` and
-//!   `board_query_p99_ms`.
+//!   (of `--tasks` tasks) back to back: `board_query_per_s`; then on a
+//!   fixed schedule at half that rate: `board_query_p99_ms`.
 //!
 //! Submitted workflows need a capability no agent has, so they wait: the
 //! figures are the API and the command path (parse, validate, decide,
@@ -71,7 +71,9 @@ pub async fn run(options: Options) -> anyhow::Result<Value> {
         .trim()
         .to_owned();
     let base = format!("http://{}", service.server.addr);
+    let node_metrics = service.node.as_ref().map(|n| n.metrics());
     let load = Load {
+        node_metrics,
         base,
         token,
         seconds: options.seconds,
@@ -81,10 +83,8 @@ pub async fn run(options: Options) -> anyhow::Result<Value> {
     };
     // The load generator gets a thread (and actix system) of its own, so
     // it doesn't share the node's actor thread.
-    let measured = tokio::task::spawn_blocking(move || {
-        actix_rt::System::new().block_on(load.run())
-    })
-    .await??;
+    let measured =
+        tokio::task::spawn_blocking(move || actix_rt::System::new().block_on(load.run())).await??;
     service.stop().await;
     let flush_after = flush::measure(&dir, options.flush_samples)?;
     if options.dir.is_none() {
@@ -92,12 +92,14 @@ pub async fn run(options: Options) -> anyhow::Result<Value> {
     }
     let flush_p99_ms = (flush_before.p99_us + flush_after.p99_us) / 2.0 / 1000.0;
     let submit_p99_ms = measured["half_load"]["p99_ms"].as_f64().unwrap_or(f64::NAN);
-    let board_p99_ms = measured["board"]["p99_ms"].as_f64().unwrap_or(f64::NAN);
+    let board_p99_ms = measured["board_half_load"]["p99_ms"]
+        .as_f64()
+        .unwrap_or(f64::NAN);
     Ok(json!({
         "backend": "sqlite",
         "submit_per_s": measured["peak"]["per_s"],
         "submit_p99_ms": submit_p99_ms,
-        "board_query_per_s": measured["board"]["per_s"],
+        "board_query_per_s": measured["board_peak"]["per_s"],
         "board_query_p99_ms": board_p99_ms,
         "flush_p99_ms": round(flush_p99_ms * 1000.0) / 1000.0,
         "aims": {
@@ -107,7 +109,9 @@ pub async fn run(options: Options) -> anyhow::Result<Value> {
         "detail": {
             "submit_peak": measured["peak"],
             "submit_half_load": measured["half_load"],
-            "board": measured["board"],
+            "board_peak": measured["board_peak"],
+            "board_half_load": measured["board_half_load"],
+            "node_command_latency_at_half_load": measured["half_load_node"],
             "concurrency": options.concurrency,
             "seconds_per_phase": options.seconds,
             "board_tasks_per_page": options.tasks,
@@ -120,6 +124,8 @@ pub async fn run(options: Options) -> anyhow::Result<Value> {
 
 /// The load generator's plan.
 struct Load {
+    /// The node's own latencies, cleared before the half-load phase.
+    node_metrics: Option<std::sync::Arc<maos_actors::NodeMetrics>>,
     base: String,
     token: String,
     seconds: u64,
@@ -139,7 +145,9 @@ impl Load {
     fn spec(&self, tasks: usize) -> String {
         let mut spec = String::from("name: bench\ntasks:\n");
         for i in 0..tasks {
-            spec.push_str(&format!("  - {{id: t{i}, capability: nobody, instruction: x}}\n"));
+            spec.push_str(&format!(
+                "  - {{id: t{i}, capability: nobody, instruction: x}}\n"
+            ));
         }
         spec
     }
@@ -160,14 +168,20 @@ impl Load {
             String::from_utf8_lossy(&bytes)
         );
         let value: Value = serde_json::from_slice(&bytes)?;
-        Ok(value["data"]["workflow_id"].as_str().unwrap_or_default().to_owned())
+        Ok(value["data"]["workflow_id"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned())
     }
 
     async fn run(self) -> anyhow::Result<Value> {
         let this = Rc::new(self);
         let client = this.client();
         // The board: workflows of `tasks` tasks each.
-        eprintln!("submitting {} workflows of {} tasks", this.workflows, this.tasks);
+        eprintln!(
+            "submitting {} workflows of {} tasks",
+            this.workflows, this.tasks
+        );
         let board_spec = this.spec(this.tasks);
         let mut ids = Vec::with_capacity(this.workflows);
         for chunk in (0..this.workflows).collect::<Vec<_>>().chunks(16) {
@@ -178,7 +192,10 @@ impl Load {
         }
         let one_task = this.spec(1);
 
-        eprintln!("submit, peak: {} clients for {} s", this.concurrency, this.seconds);
+        eprintln!(
+            "submit, peak: {} clients for {} s",
+            this.concurrency, this.seconds
+        );
         let peak = this
             .closed_loop(|client| {
                 let this = this.clone();
@@ -190,14 +207,29 @@ impl Load {
 
         let rate = (peak_per_s / 2.0).max(1.0);
         eprintln!("submit at half of peak: {rate:.0}/s for {} s", this.seconds);
-        let half = this.open_loop(rate, &one_task).await?;
+        if let Some(m) = &this.node_metrics {
+            m.command_latency.clear();
+            m.append_latency.clear();
+        }
+        let half = this
+            .open_loop(rate, |_| {
+                let this = this.clone();
+                let client = client.clone();
+                let body = one_task.clone();
+                async move { this.submit(&client, &body).await.map(|_| ()) }
+            })
+            .await?;
 
+        let half_node = node_command_latency(this.node_metrics.as_deref());
         // Read models follow the log; let them settle first.
         tokio::time::sleep(Duration::from_millis(500)).await;
-        eprintln!("board queries: {} clients for {} s", this.concurrency, this.seconds);
+        eprintln!(
+            "board queries, peak: {} clients for {} s",
+            this.concurrency, this.seconds
+        );
         let ids = Rc::new(ids);
         let counter = Rc::new(RefCell::new(0usize));
-        let board = this
+        let board_peak = this
             .closed_loop(|client| {
                 let this = this.clone();
                 let ids = ids.clone();
@@ -208,25 +240,30 @@ impl Load {
                         *c += 1;
                         *c % ids.len().max(1)
                     };
-                    let mut response = client
-                        .get(format!("{}/api/v1/board?workflow_id={}&limit=100", this.base, ids[i]))
-                        .bearer_auth(&this.token)
-                        .send()
-                        .await
-                        .map_err(|e| anyhow::anyhow!("board: {e}"))?;
-                    let bytes = response.body().limit(1 << 20).await?;
-                    anyhow::ensure!(response.status().is_success(), "board answered {}", response.status());
-                    let value: Value = serde_json::from_slice(&bytes)?;
-                    anyhow::ensure!(
-                        value["data"].as_array().is_some_and(|rows| rows.len() == this.tasks),
-                        "a board page without the workflow's {} tasks",
-                        this.tasks
-                    );
-                    Ok(())
+                    this.board_page(&client, &ids[i]).await
                 }
             })
             .await?;
-        Ok(json!({"peak": peak, "half_load": half, "board": board}))
+        let rate = (board_peak["per_s"].as_f64().unwrap_or(0.0) / 2.0).max(1.0);
+        eprintln!(
+            "board queries at half of peak: {rate:.0}/s for {} s",
+            this.seconds
+        );
+        let board_half = this
+            .open_loop(rate, |i| {
+                let this = this.clone();
+                let client = client.clone();
+                let id = ids[i % ids.len().max(1)].clone();
+                async move { this.board_page(&client, &id).await }
+            })
+            .await?;
+        Ok(json!({
+            "peak": peak,
+            "half_load": half,
+            "half_load_node": half_node,
+            "board_peak": board_peak,
+            "board_half_load": board_half,
+        }))
     }
 
     /// `concurrency` clients calling `call` back to back for `seconds`.
@@ -261,8 +298,11 @@ impl Load {
 
     /// Requests sent on a fixed schedule at `rate` per second for
     /// `seconds`, whatever the answers do; latency from the scheduled time.
-    async fn open_loop(&self, rate: f64, body: &str) -> anyhow::Result<Value> {
-        let client = self.client();
+    async fn open_loop<F, Fut>(&self, rate: f64, call: F) -> anyhow::Result<Value>
+    where
+        F: Fn(usize) -> Fut,
+        Fut: Future<Output = anyhow::Result<()>> + 'static,
+    {
         let interval = Duration::from_secs_f64(1.0 / rate);
         let total = (rate * self.seconds as f64) as usize;
         let started = Instant::now();
@@ -270,20 +310,9 @@ impl Load {
         for i in 0..total {
             let due = started + interval.mul_f64(i as f64);
             tokio::time::sleep_until(due.into()).await;
-            let client = client.clone();
-            let body = body.to_owned();
-            let base = self.base.clone();
-            let token = self.token.clone();
+            let request = call(i);
             pending.push(actix_rt::spawn(async move {
-                let mut response = client
-                    .post(format!("{base}/api/v1/workflows"))
-                    .bearer_auth(&token)
-                    .content_type("application/yaml")
-                    .send_body(body)
-                    .await
-                    .map_err(|e| anyhow::anyhow!("submit: {e}"))?;
-                let _ = response.body().await?;
-                anyhow::ensure!(response.status().as_u16() == 201, "submit answered {}", response.status());
+                request.await?;
                 Ok::<_, anyhow::Error>(due.elapsed())
             }));
         }
@@ -296,6 +325,59 @@ impl Load {
         report["target_per_s"] = json!(round(rate));
         Ok(report)
     }
+
+    async fn board_page(&self, client: &awc::Client, workflow: &str) -> anyhow::Result<()> {
+        let mut response = client
+            .get(format!(
+                "{}/api/v1/board?workflow_id={workflow}&limit=100",
+                self.base
+            ))
+            .bearer_auth(&self.token)
+            .send()
+            .await
+            .map_err(|e| anyhow::anyhow!("board: {e}"))?;
+        let bytes = response.body().limit(1 << 20).await?;
+        anyhow::ensure!(
+            response.status().is_success(),
+            "board answered {}",
+            response.status()
+        );
+        let value: Value = serde_json::from_slice(&bytes)?;
+        anyhow::ensure!(
+            value["data"]
+                .as_array()
+                .is_some_and(|rows| rows.len() == self.tasks),
+            "a board page without the workflow's {} tasks",
+            self.tasks
+        );
+        Ok(())
+    }
+}
+
+/// The node's own measure of its workflow commands (arrival at the actor
+/// to reply, events durable) and of the appends in them: how much of a
+/// submit's time is the command itself.
+fn node_command_latency(metrics: Option<&maos_actors::NodeMetrics>) -> Value {
+    let Some(m) = metrics else {
+        return Value::Null;
+    };
+    let ms = |p: f64| {
+        m.command_latency
+            .percentile(p)
+            .map(|us| f64::from(us) / 1000.0)
+    };
+    let append = |p: f64| {
+        m.append_latency
+            .percentile(p)
+            .map(|us| f64::from(us) / 1000.0)
+    };
+    json!({
+        "commands": m.command_latency.len(),
+        "p50_ms": ms(50.0),
+        "p99_ms": ms(99.0),
+        "append_p50_ms": append(50.0),
+        "append_p99_ms": append(99.0),
+    })
 }
 
 fn summary(latencies: &mut Latencies, elapsed_s: f64) -> Value {

@@ -66,9 +66,11 @@ impl Client {
         };
         let token = match &settings.token {
             Some(t) => Some(t.clone()),
-            None => std::fs::read_to_string(settings.data_dir.join(crate::server::ADMIN_TOKEN_FILE))
-                .ok()
-                .map(|t| t.trim().to_owned()),
+            None => {
+                std::fs::read_to_string(settings.data_dir.join(crate::server::ADMIN_TOKEN_FILE))
+                    .ok()
+                    .map(|t| t.trim().to_owned())
+            }
         };
         Ok(Client {
             http,
@@ -126,7 +128,11 @@ impl Client {
 
     /// A command whose body is a file's text (YAML or JSON).
     pub async fn send_text(&self, path: &str, text: String, yaml: bool) -> anyhow::Result<Value> {
-        let content_type = if yaml { "application/yaml" } else { "application/json" };
+        let content_type = if yaml {
+            "application/yaml"
+        } else {
+            "application/json"
+        };
         let response = self
             .request(awc::http::Method::POST, path)
             .content_type(content_type)

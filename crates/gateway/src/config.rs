@@ -100,15 +100,21 @@ impl Settings {
             .http_addr
             .or(file.http_addr)
             .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 7700)));
-        let log_format = match std::env::var("MAOS_LOG_FORMAT").ok().or(file.log_format).as_deref() {
+        let log_format = match std::env::var("MAOS_LOG_FORMAT")
+            .ok()
+            .or(file.log_format)
+            .as_deref()
+        {
             None | Some("pretty") | Some("") => LogFormat::Pretty,
             Some("json") => LogFormat::Json,
             Some(other) => anyhow::bail!("MAOS_LOG_FORMAT must be pretty or json, not {other:?}"),
         };
         Ok(Settings {
-            database_url: args.database_url.clone().or(file.database_url).unwrap_or_else(|| {
-                format!("sqlite://{}", data_dir.join("maos.db").display())
-            }),
+            database_url: args
+                .database_url
+                .clone()
+                .or(file.database_url)
+                .unwrap_or_else(|| format!("sqlite://{}", data_dir.join("maos.db").display())),
             url: args
                 .url
                 .clone()

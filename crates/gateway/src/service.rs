@@ -31,7 +31,11 @@ pub enum Mode {
 
 impl Service {
     /// Starts everything, listening on `addr` (port 0: any free port).
-    pub async fn start(settings: &Settings, mode: Mode, addr: SocketAddr) -> anyhow::Result<Service> {
+    pub async fn start(
+        settings: &Settings,
+        mode: Mode,
+        addr: SocketAddr,
+    ) -> anyhow::Result<Service> {
         let agents = match (&settings.agents, mode) {
             (Some(path), Mode::Full) => Some(read_agents(path)?),
             _ => None,
@@ -76,10 +80,7 @@ impl Service {
             .ensure_admin_token(&settings.data_dir)
             .await
             .map_err(|e| anyhow::anyhow!("{}", e.message))?;
-        let options = ServerOptions {
-            addr,
-            workers: 2,
-        };
+        let options = ServerOptions { addr, workers: 2 };
         let server = server::start(state, &options)
             .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
         Ok(Service {

@@ -9,11 +9,7 @@ use sqlx::Row;
 
 /// Runs `sql` with `params` and returns every row's columns as cells
 /// (integers, texts; NULL as `None` of either kind).
-pub async fn fetch(
-    store: &Store,
-    sql: String,
-    params: Vec<Cell>,
-) -> Result<Vec<Vec<Cell>>, Error> {
+pub async fn fetch(store: &Store, sql: String, params: Vec<Cell>) -> Result<Vec<Vec<Cell>>, Error> {
     match store {
         Store::Sqlite(sqlite) => {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -47,10 +43,8 @@ pub async fn execute(store: &Store, sql: String, params: Vec<Cell>) -> Result<u6
         Store::Sqlite(sqlite) => {
             let affected = sqlite
                 .write(move |c| {
-                    let params: Vec<Box<dyn rusqlite::ToSql>> = params
-                        .into_iter()
-                        .map(crate::sink::sqlite_value)
-                        .collect();
+                    let params: Vec<Box<dyn rusqlite::ToSql>> =
+                        params.into_iter().map(crate::sink::sqlite_value).collect();
                     let n = c
                         .prepare_cached(&sql)?
                         .execute(rusqlite::params_from_iter(params.iter()))?;

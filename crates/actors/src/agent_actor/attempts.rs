@@ -71,7 +71,10 @@ impl Handler<RunTask> for AgentActor {
                     });
                 }
             };
-            act.shared.metrics.attempt_seconds.observe(started.elapsed());
+            act.shared
+                .metrics
+                .attempt_seconds
+                .observe(started.elapsed());
             match result {
                 Ok(outcome) => send(Report::Finished(outcome)),
                 Err(e) if e.is_panic() => {

@@ -32,7 +32,10 @@ pub async fn run(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
         Command::List { status } => {
             let client = ctx.reader().await?;
             let answer = client
-                .get(&format!("/api/v1/agents{}", output::query(&[("status", status)])))
+                .get(&format!(
+                    "/api/v1/agents{}",
+                    output::query(&[("status", status)])
+                ))
                 .await;
             client.close().await;
             let answer = answer?;
@@ -51,7 +54,8 @@ pub async fn run(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
                         stats.iter().fold((0, 0), |(d, f), s| {
                             (
                                 d + s["completed"].as_u64().unwrap_or(0),
-                                f + s["failed"].as_u64().unwrap_or(0) + s["timed_out"].as_u64().unwrap_or(0),
+                                f + s["failed"].as_u64().unwrap_or(0)
+                                    + s["timed_out"].as_u64().unwrap_or(0),
                             )
                         })
                     });
@@ -72,7 +76,18 @@ pub async fn run(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
                 .collect();
             print!(
                 "{}",
-                output::table(&["name", "id", "status", "capabilities", "slots", "done", "failed"], &rows)
+                output::table(
+                    &[
+                        "name",
+                        "id",
+                        "status",
+                        "capabilities",
+                        "slots",
+                        "done",
+                        "failed"
+                    ],
+                    &rows
+                )
             );
         }
         Command::Register { file } => {
@@ -80,12 +95,16 @@ pub async fn run(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
             let definitions = match maos_actors::AgentsFile::parse(&text) {
                 Ok(f) => f.agents,
-                Err(_) => vec![serde_norway::from_str::<AgentDefinition>(&text)
-                    .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?],
+                Err(_) => vec![
+                    serde_norway::from_str::<AgentDefinition>(&text)
+                        .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?,
+                ],
             };
             let client = ctx.commander().await?;
             for d in &definitions {
-                let answer = client.send_json(Method::POST, "/api/v1/agents", Some(&json!(d))).await;
+                let answer = client
+                    .send_json(Method::POST, "/api/v1/agents", Some(&json!(d)))
+                    .await;
                 let answer = match answer {
                     Ok(a) => a,
                     Err(e) => {
@@ -96,7 +115,11 @@ pub async fn run(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
                 if ctx.json {
                     output::json(&answer["data"]);
                 } else {
-                    println!("agent {} registered ({})", d.name, cell(&answer["data"]["agent_id"]));
+                    println!(
+                        "agent {} registered ({})",
+                        d.name,
+                        cell(&answer["data"]["agent_id"])
+                    );
                 }
             }
             client.close().await;
@@ -104,16 +127,21 @@ pub async fn run(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
         Command::Retire { agent, reason } => {
             let id = match uuid::Uuid::parse_str(&agent) {
                 Ok(id) => id,
-                Err(_) => AgentDefinition {
-                    name: agent.clone(),
-                    capabilities: Vec::new(),
-                    max_concurrency: 1,
-                    executor: serde_json::Value::Null,
+                Err(_) => {
+                    AgentDefinition {
+                        name: agent.clone(),
+                        capabilities: Vec::new(),
+                        max_concurrency: 1,
+                        executor: serde_json::Value::Null,
+                    }
+                    .agent_id()
+                    .0
                 }
-                .agent_id()
-                .0,
             };
-            let path = format!("/api/v1/agents/{id}{}", output::query(&[("reason", reason)]));
+            let path = format!(
+                "/api/v1/agents/{id}{}",
+                output::query(&[("reason", reason)])
+            );
             super::workflow::done(ctx, Method::DELETE, &path, None, "retired").await?;
         }
     }

@@ -88,7 +88,10 @@ async fn query(ctx: &Ctx, client: &crate::client::Client, f: &Filters) -> anyhow
         .collect();
     print!(
         "{}",
-        output::table(&["position", "recorded", "type", "stream", "user", "id"], &rows)
+        output::table(
+            &["position", "recorded", "type", "stream", "user", "id"],
+            &rows
+        )
     );
     if let Some(next) = answer["meta"]["next"].as_str() {
         println!("(more: --after {next})");
@@ -108,7 +111,9 @@ fn row(e: &serde_json::Value) -> Vec<String> {
 }
 
 async fn tree(ctx: &Ctx, client: &crate::client::Client, id: &str) -> anyhow::Result<()> {
-    let answer = client.get(&format!("/api/v1/audit/events/{id}/tree")).await?;
+    let answer = client
+        .get(&format!("/api/v1/audit/events/{id}/tree"))
+        .await?;
     let t = &answer["data"];
     if ctx.json {
         output::json(t);
@@ -125,13 +130,21 @@ async fn tree(ctx: &Ctx, client: &crate::client::Client, id: &str) -> anyhow::Re
         );
     };
     println!("caused by:");
-    for c in t["causes"].as_array().map(Vec::as_slice).unwrap_or_default() {
+    for c in t["causes"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
         line(1, c);
     }
     println!("event:");
     line(1, &t["event"]);
     println!("effects:");
-    for e in t["effects"].as_array().map(Vec::as_slice).unwrap_or_default() {
+    for e in t["effects"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
         line(1 + e["depth"].as_i64().unwrap_or(1), &e["entry"]);
     }
     Ok(())
@@ -142,7 +155,9 @@ async fn export(
     f: &Filters,
     out: Option<PathBuf>,
 ) -> anyhow::Result<()> {
-    let body = client.get_raw(&format!("/api/v1/audit/export{}", f.query())).await?;
+    let body = client
+        .get_raw(&format!("/api/v1/audit/export{}", f.query()))
+        .await?;
     match out {
         Some(path) => std::fs::write(&path, &body)
             .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", path.display()))?,

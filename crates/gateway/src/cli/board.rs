@@ -106,7 +106,16 @@ fn show(ctx: &Ctx, tasks: &Value) {
         out,
         "{}",
         output::table(
-            &["workflow", "task", "status", "capability", "agent", "attempt", "duration", "last error"],
+            &[
+                "workflow",
+                "task",
+                "status",
+                "capability",
+                "agent",
+                "attempt",
+                "duration",
+                "last error"
+            ],
             &rows
         )
     );

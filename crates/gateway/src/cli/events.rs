@@ -111,7 +111,10 @@ fn print_line(out: &mut impl Write, e: &maos_domain::EventEnvelope) -> std::io::
 /// Follows the server's live log over Server-Sent Events.
 async fn from_server(ctx: &super::Ctx, args: &TailArgs) -> anyhow::Result<()> {
     let client = ctx.reader().await?;
-    let mut path = format!("/api/v1/events/live?types={}", super::output::encode(&args.filter));
+    let mut path = format!(
+        "/api/v1/events/live?types={}",
+        super::output::encode(&args.filter)
+    );
     if args.from_start {
         path.push_str("&after=0");
     } else if let Some(after) = args.after {

@@ -69,7 +69,13 @@ pub fn table(headers: &[&str], rows: &[Vec<String>]) -> String {
         let cells = row
             .iter()
             .enumerate()
-            .map(|(i, c)| if colour && headers.get(i) == Some(&"status") { paint(c) } else { c.clone() })
+            .map(|(i, c)| {
+                if colour && headers.get(i) == Some(&"status") {
+                    paint(c)
+                } else {
+                    c.clone()
+                }
+            })
             .collect::<Vec<_>>();
         // Colour codes don't take room on screen: pad on the plain text.
         let padded: Vec<String> = cells

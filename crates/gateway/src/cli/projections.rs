@@ -44,7 +44,10 @@ async fn status(ctx: &Ctx, client: &crate::client::Client) -> anyhow::Result<()>
             ]
         })
         .collect();
-    print!("{}", output::table(&["name", "state", "checkpoint", "lag", "error"], &rows));
+    print!(
+        "{}",
+        output::table(&["name", "state", "checkpoint", "lag", "error"], &rows)
+    );
     Ok(())
 }
 

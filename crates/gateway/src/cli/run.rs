@@ -39,7 +39,11 @@ pub async fn run(ctx: &Ctx, args: Args) -> anyhow::Result<ExitCode> {
     if let (Some(path), false) = (&ctx.settings.agents, client.is_embedded()) {
         for agent in crate::service::read_agents(path)?.agents {
             client
-                .send_json(awc::http::Method::POST, "/api/v1/agents", Some(&json!(agent)))
+                .send_json(
+                    awc::http::Method::POST,
+                    "/api/v1/agents",
+                    Some(&json!(agent)),
+                )
                 .await?;
         }
     }
@@ -171,7 +175,17 @@ fn render_board(state: &Value) -> String {
         "{} ({})\n{}",
         cell(&state["name"]),
         cell(&state["status"]),
-        output::table(&["task", "status", "capability", "agent", "attempt", "last error"], &rows)
+        output::table(
+            &[
+                "task",
+                "status",
+                "capability",
+                "agent",
+                "attempt",
+                "last error"
+            ],
+            &rows
+        )
     )
 }
 

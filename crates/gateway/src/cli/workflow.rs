@@ -109,7 +109,12 @@ pub async fn run(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
                 .map(|w| {
                     let tasks = w["tasks"]
                         .as_object()
-                        .map(|t| t.iter().map(|(k, v)| format!("{k}:{v}")).collect::<Vec<_>>().join(" "))
+                        .map(|t| {
+                            t.iter()
+                                .map(|(k, v)| format!("{k}:{v}"))
+                                .collect::<Vec<_>>()
+                                .join(" ")
+                        })
                         .unwrap_or_default();
                     vec![
                         cell(&w["workflow_id"]),
@@ -121,7 +126,13 @@ pub async fn run(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
                     ]
                 })
                 .collect();
-            print!("{}", output::table(&["id", "name", "status", "submitted", "duration", "tasks"], &rows));
+            print!(
+                "{}",
+                output::table(
+                    &["id", "name", "status", "submitted", "duration", "tasks"],
+                    &rows
+                )
+            );
         }
         Command::Show { id } => {
             let client = ctx.reader().await?;
@@ -163,12 +174,17 @@ pub async fn run(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
             let (name, value) = point.pair()?;
             let path = format!("/api/v1/workflows/{id}/actions/fork");
             let client = ctx.commander().await?;
-            let answer = client.send_json(Method::POST, &path, Some(&json!({name: value}))).await?;
+            let answer = client
+                .send_json(Method::POST, &path, Some(&json!({name: value})))
+                .await?;
             client.close().await;
             if ctx.json {
                 output::json(&answer["data"]);
             } else {
-                println!("workflow {} forked from {id}", cell(&answer["data"]["workflow_id"]));
+                println!(
+                    "workflow {} forked from {id}",
+                    cell(&answer["data"]["workflow_id"])
+                );
             }
         }
     }
@@ -190,7 +206,11 @@ pub async fn done(
     if ctx.json {
         output::json(&answer["data"]);
     } else {
-        println!("{} {what} (version {})", cell(&answer["data"]["id"]), cell(&answer["data"]["version"]));
+        println!(
+            "{} {what} (version {})",
+            cell(&answer["data"]["id"]),
+            cell(&answer["data"]["version"])
+        );
     }
     Ok(())
 }
@@ -225,7 +245,17 @@ fn show(detail: &Value) {
         .unwrap_or_default();
     print!(
         "{}",
-        output::table(&["task", "status", "capability", "attempt", "agent", "last error"], &rows)
+        output::table(
+            &[
+                "task",
+                "status",
+                "capability",
+                "attempt",
+                "agent",
+                "last error"
+            ],
+            &rows
+        )
     );
 }
 

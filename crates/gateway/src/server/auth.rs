@@ -82,8 +82,10 @@ pub struct Tokens {
 /// The admin token file in a data dir.
 pub const ADMIN_TOKEN_FILE: &str = "admin.token";
 
-const INSERT: &str = "INSERT INTO maos_tokens (id, hash, subject, role, created_at) VALUES ($1, $2, $3, $4, $5)";
-const LOOKUP: &str = "SELECT id, subject, role FROM maos_tokens WHERE hash = $1 AND revoked_at IS NULL";
+const INSERT: &str =
+    "INSERT INTO maos_tokens (id, hash, subject, role, created_at) VALUES ($1, $2, $3, $4, $5)";
+const LOOKUP: &str =
+    "SELECT id, subject, role FROM maos_tokens WHERE hash = $1 AND revoked_at IS NULL";
 
 impl Tokens {
     pub fn new(store: Store) -> Tokens {
@@ -113,7 +115,13 @@ impl Tokens {
         })
     }
 
-    async fn insert(&self, id: &str, token: &str, subject: &str, role: Role) -> Result<(), ApiError> {
+    async fn insert(
+        &self,
+        id: &str,
+        token: &str,
+        subject: &str,
+        role: Role,
+    ) -> Result<(), ApiError> {
         execute(
             &self.store,
             INSERT.to_owned(),
@@ -132,17 +140,29 @@ impl Tokens {
     /// Who holds `token`, if anyone.
     pub async fn verify(&self, token: &str) -> Result<Option<Principal>, ApiError> {
         let hash = hash(token);
-        if let Some(p) = self.cache.read().unwrap_or_else(|e| e.into_inner()).get(&hash) {
+        if let Some(p) = self
+            .cache
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&hash)
+        {
             return Ok(Some(p.clone()));
         }
-        let rows = fetch(&self.store, LOOKUP.to_owned(), vec![Cell::text(hash.clone())]).await?;
+        let rows = fetch(
+            &self.store,
+            LOOKUP.to_owned(),
+            vec![Cell::text(hash.clone())],
+        )
+        .await?;
         let Some(row) = rows.first() else {
             return Ok(None);
         };
         let principal = Principal {
             token_id: text(&row[0]).unwrap_or_default(),
             subject: text(&row[1]).unwrap_or_default(),
-            role: text(&row[2]).and_then(|r| Role::parse(&r)).unwrap_or(Role::Viewer),
+            role: text(&row[2])
+                .and_then(|r| Role::parse(&r))
+                .unwrap_or(Role::Viewer),
         };
         self.cache
             .write()
@@ -173,7 +193,10 @@ impl Tokens {
                 tracing::info!(path = %path.display(), "created the admin token");
                 Ok(())
             }
-            Err(e) => Err(ApiError::internal(format!("cannot read {}: {e}", path.display()))),
+            Err(e) => Err(ApiError::internal(format!(
+                "cannot read {}: {e}",
+                path.display()
+            ))),
         }
     }
 }
@@ -204,14 +227,17 @@ pub async fn authorize(
     let Access::Role(needed) = access else {
         return Ok(None);
     };
-    let unauthorized = |m: &str| {
-        ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", m.to_owned())
-    };
+    let unauthorized =
+        |m: &str| ApiError::new(StatusCode::UNAUTHORIZED, "UNAUTHORIZED", m.to_owned());
     let Some(header) = header else {
-        return Err(unauthorized("missing bearer token (Authorization: Bearer <token>)"));
+        return Err(unauthorized(
+            "missing bearer token (Authorization: Bearer <token>)",
+        ));
     };
     let Some(token) = header.strip_prefix("Bearer ").map(str::trim) else {
-        return Err(unauthorized("the Authorization header must be `Bearer <token>`"));
+        return Err(unauthorized(
+            "the Authorization header must be `Bearer <token>`",
+        ));
     };
     let Some(principal) = tokens.verify(token).await? else {
         return Err(unauthorized("unknown or revoked token"));

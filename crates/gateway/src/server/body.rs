@@ -65,10 +65,16 @@ pub fn parse<T: DeserializeOwned>(
         .map_err(|e| ApiError::bad_request("MALFORMED_BODY", format!("body is not UTF-8: {e}")))?;
     match format {
         Format::Json => serde_json::from_str(text).map_err(|e| {
-            ApiError::bad_request("MALFORMED_BODY", format!("body is not valid JSON for this request: {e}"))
+            ApiError::bad_request(
+                "MALFORMED_BODY",
+                format!("body is not valid JSON for this request: {e}"),
+            )
         }),
         Format::Yaml => serde_norway::from_str(text).map_err(|e| {
-            ApiError::bad_request("MALFORMED_BODY", format!("body is not valid YAML for this request: {e}"))
+            ApiError::bad_request(
+                "MALFORMED_BODY",
+                format!("body is not valid YAML for this request: {e}"),
+            )
         }),
     }
 }
@@ -82,6 +88,11 @@ pub fn parse_optional<T: DeserializeOwned + Default>(
         return Ok(T::default());
     }
     parse(req, body, Accepts::Json)
+}
+
+/// Refuses a content type the route doesn't take (415).
+pub fn check_content_type(req: &HttpRequest, accepts: Accepts) -> Result<(), ApiError> {
+    format_of(req, accepts).map(|_| ())
 }
 
 enum Format {
@@ -111,7 +122,11 @@ fn format_of(req: &HttpRequest, accepts: Accepts) -> Result<Format, ApiError> {
                 Accepts::Json => "application/json",
                 Accepts::JsonOrYaml => "application/json or application/yaml",
             };
-            let shown = if content_type.is_empty() { "none" } else { content_type };
+            let shown = if content_type.is_empty() {
+                "none"
+            } else {
+                content_type
+            };
             Err(ApiError::new(
                 StatusCode::UNSUPPORTED_MEDIA_TYPE,
                 "UNSUPPORTED_MEDIA_TYPE",

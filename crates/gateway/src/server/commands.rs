@@ -65,14 +65,23 @@ pub async fn submit(
     let ctx = caller.context(&req)?;
     let (st, who, rq) = (state.clone(), caller.clone(), req.clone());
     command(&st, &who, &rq, payload, |bytes| async move {
-        // Syntax first (400), then the spec's rules (422).
-        let _: Value = body::parse(&req, &bytes, Accepts::JsonOrYaml)?;
+        body::check_content_type(&req, Accepts::JsonOrYaml)?;
         let text = std::str::from_utf8(&bytes).unwrap_or_default();
-        let spec = parse_workflow_spec(text)?;
+        let spec = match parse_workflow_spec(text) {
+            Ok(spec) => spec,
+            Err(e) => {
+                // Malformed text is a 400; a well-formed spec that breaks
+                // the rules a 422.
+                let _: Value = body::parse(&req, &bytes, Accepts::JsonOrYaml)?;
+                return Err(e.into());
+            }
+        };
         let node = state.node()?;
         let submitted = node.submit(spec, ctx).await?;
         let span = tracing::info_span!("command", correlation_id = %submitted.correlation_id);
-        span.in_scope(|| tracing::info!(workflow_id = %submitted.workflow_id, "workflow submitted"));
+        span.in_scope(
+            || tracing::info!(workflow_id = %submitted.workflow_id, "workflow submitted"),
+        );
         Ok((
             StatusCode::CREATED,
             data(SubmittedView {
@@ -105,8 +114,11 @@ pub async fn cancel(
     let (st, who, rq) = (state.clone(), caller.clone(), req.clone());
     command(&st, &who, &rq, payload, |bytes| async move {
         let body: CancelBody = body::parse_optional(&req, &bytes)?;
-        let reason = body.reason.unwrap_or_else(|| format!("cancelled by {}", caller.0.subject));
-        let version = with_current_state(&state, id, state.node()?.cancel(id, &reason, ctx)).await?;
+        let reason = body
+            .reason
+            .unwrap_or_else(|| format!("cancelled by {}", caller.0.subject));
+        let version =
+            with_current_state(&state, id, state.node()?.cancel(id, &reason, ctx)).await?;
         Ok((StatusCode::OK, data(CommandDone { id: id.0, version })))
     })
     .await
@@ -198,14 +210,23 @@ pub async fn fork(
         if let Some(t) = body.at {
             point.insert("at".to_owned(), t.to_rfc3339());
         }
-        let point = as_of(&super::params::Params::new(point, &["version", "position", "at"])?)
-            .map_err(|_| {
-                ApiError::unprocessable("INVALID_FORK_POINT", "give exactly one of version, position or at")
-            })?;
+        let point = as_of(&super::params::Params::new(
+            point,
+            &["version", "position", "at"],
+        )?)
+        .map_err(|_| {
+            ApiError::unprocessable(
+                "INVALID_FORK_POINT",
+                "give exactly one of version, position or at",
+            )
+        })?;
         let Some(at_origin) = history::state_as_of(&state.store, origin, point).await? else {
             return Err(ApiError::not_found(
                 "WORKFLOW_NOT_FOUND",
-                format!("workflow {origin} had no events by {}", super::queries::describe(point)),
+                format!(
+                    "workflow {origin} had no events by {}",
+                    super::queries::describe(point)
+                ),
             ));
         };
         let fork_origin = ForkOrigin {
@@ -340,7 +361,10 @@ pub async fn report_result(
     let (id, task, attempt) = path.into_inner();
     let id = workflow_id(&id)?;
     let attempt = attempt.parse::<u32>().map_err(|_| {
-        ApiError::not_found("ATTEMPT_NOT_FOUND", format!("no attempt {attempt:?} (attempts are numbers)"))
+        ApiError::not_found(
+            "ATTEMPT_NOT_FOUND",
+            format!("no attempt {attempt:?} (attempts are numbers)"),
+        )
     })?;
     let ctx = caller.context(&req)?;
     let (st, who, rq) = (state.clone(), caller.clone(), req.clone());

@@ -53,10 +53,11 @@ pub async fn workflow(
     let stream_name = id.stream();
     let first = state.store.read_stream(&stream_name, 0, 1).await?;
     let Some(first) = first.first() else {
-        return Err(
-            ApiError::not_found("WORKFLOW_NOT_FOUND", format!("workflow {id} does not exist"))
-                .with_details(serde_json::json!({"workflow_id": id.0})),
-        );
+        return Err(ApiError::not_found(
+            "WORKFLOW_NOT_FOUND",
+            format!("workflow {id} does not exist"),
+        )
+        .with_details(serde_json::json!({"workflow_id": id.0})));
     };
     let after = after.unwrap_or(first.position - 1);
     Ok(sse(events(&state, after, pattern, Some(stream_name))))
@@ -65,8 +66,9 @@ pub async fn workflow(
 /// The type filter and the resume point (`Last-Event-ID` or `after`).
 fn start(req: &HttpRequest, p: &Params) -> Result<(TypePattern, Option<u64>), ApiError> {
     let pattern = match p.text("types") {
-        Some(t) => TypePattern::parse(&t)
-            .map_err(|e| ApiError::invalid_query(format!("types: {e}")))?,
+        Some(t) => {
+            TypePattern::parse(&t).map_err(|e| ApiError::invalid_query(format!("types: {e}")))?
+        }
         None => TypePattern::all(),
     };
     let last_event_id = match req.headers().get("last-event-id") {
@@ -124,7 +126,10 @@ fn events(
                         return Some((Ok(frame), (sub, closing)));
                     }
                     Ok(Err(e)) => {
-                        let frame = format!("event: error\ndata: {}\n\n", serde_json::json!({"message": e.to_string()}));
+                        let frame = format!(
+                            "event: error\ndata: {}\n\n",
+                            serde_json::json!({"message": e.to_string()})
+                        );
                         tracing::warn!(error = %e, "live event stream failed");
                         return Some((Ok(web::Bytes::from(frame)), (sub, closing)));
                     }
@@ -168,10 +173,14 @@ pub async fn rebuild(
     let job: std::pin::Pin<Box<dyn Future<Output = Result<u64, maos_projections::Error>> + Send>> =
         match name.as_str() {
             "audit" => Box::pin(async move {
-                Projector::new(store, AuditLog, config).rebuild(progress).await
+                Projector::new(store, AuditLog, config)
+                    .rebuild(progress)
+                    .await
             }),
             "workflow_board" => Box::pin(async move {
-                Projector::new(store, WorkflowBoard, config).rebuild(progress).await
+                Projector::new(store, WorkflowBoard, config)
+                    .rebuild(progress)
+                    .await
             }),
             other => {
                 return Err(ApiError::not_found(

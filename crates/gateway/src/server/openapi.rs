@@ -22,15 +22,10 @@ pub fn document() -> Value {
     let mut generator = settings.into_generator();
     let mut paths = Map::new();
     for e in ENDPOINTS {
-        let item = paths
-            .entry(e.path.to_owned())
-            .or_insert_with(|| json!({}));
+        let item = paths.entry(e.path.to_owned()).or_insert_with(|| json!({}));
         item[e.method.to_ascii_lowercase()] = operation(e, &mut generator);
     }
-    let mut schemas: Map<String, Value> = generator
-        .take_definitions(true)
-        .into_iter()
-        .collect();
+    let mut schemas: Map<String, Value> = generator.take_definitions(true).into_iter().collect();
     schemas.insert("Error".to_owned(), error_schema());
     schemas.insert("Meta".to_owned(), meta_schema());
     json!({
@@ -75,7 +70,10 @@ fn operation(e: &Endpoint, generator: &mut schemars::SchemaGenerator) -> Value {
     match e.access {
         Access::Public => op["security"] = json!([]),
         Access::Role(role) => {
-            op["description"] = json!(format!("Needs a token with the {} role or above.", role.as_str()));
+            op["description"] = json!(format!(
+                "Needs a token with the {} role or above.",
+                role.as_str()
+            ));
         }
     }
     if e.method != "GET" {

@@ -1,7 +1,7 @@
 //! Health, readiness and Prometheus metrics.
 
-use super::error::ApiError;
 use super::envelope::ok;
+use super::error::ApiError;
 use super::queries::projection_views;
 use super::state::AppState;
 use actix_web::{HttpResponse, web};
@@ -36,10 +36,8 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
         })
         .collect();
     if !stalled.is_empty() {
-        return Err(
-            ApiError::unavailable("NOT_READY", "a projector is stalled")
-                .with_details(json!({"stalled": stalled})),
-        );
+        return Err(ApiError::unavailable("NOT_READY", "a projector is stalled")
+            .with_details(json!({"stalled": stalled})));
     }
     Ok(ok(json!({
         "status": "ready",
@@ -52,9 +50,19 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse, ApiError
 pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     let mut out = String::new();
     let head = state.store.head_position().await.unwrap_or(0);
-    metric(&mut out, "maos_events_head_position", "gauge", "Position of the last event in the log.");
+    metric(
+        &mut out,
+        "maos_events_head_position",
+        "gauge",
+        "Position of the last event in the log.",
+    );
     let _ = writeln!(out, "maos_events_head_position {head}");
-    metric(&mut out, "maos_http_requests_total", "counter", "HTTP requests answered, by status class.");
+    metric(
+        &mut out,
+        "maos_http_requests_total",
+        "counter",
+        "HTTP requests answered, by status class.",
+    );
     for (i, n) in state.counters.requests.iter().enumerate() {
         let _ = writeln!(
             out,
@@ -63,24 +71,69 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
             n.load(Ordering::Relaxed)
         );
     }
-    metric(&mut out, "maos_api_commands_total", "counter", "Commands received over the API.");
-    let _ = writeln!(out, "maos_api_commands_total {}", state.counters.commands.load(Ordering::Relaxed));
+    metric(
+        &mut out,
+        "maos_api_commands_total",
+        "counter",
+        "Commands received over the API.",
+    );
+    let _ = writeln!(
+        out,
+        "maos_api_commands_total {}",
+        state.counters.commands.load(Ordering::Relaxed)
+    );
     if let Ok(views) = projection_views(&state).await {
-        metric(&mut out, "maos_projector_lag_events", "gauge", "Head position minus the projector's checkpoint.");
+        metric(
+            &mut out,
+            "maos_projector_lag_events",
+            "gauge",
+            "Head position minus the projector's checkpoint.",
+        );
         for v in &views {
-            let _ = writeln!(out, "maos_projector_lag_events{{projector=\"{}\"}} {}", v.name, v.lag);
+            let _ = writeln!(
+                out,
+                "maos_projector_lag_events{{projector=\"{}\"}} {}",
+                v.name, v.lag
+            );
         }
-        metric(&mut out, "maos_projector_checkpoint", "gauge", "The projector's checkpoint position.");
+        metric(
+            &mut out,
+            "maos_projector_checkpoint",
+            "gauge",
+            "The projector's checkpoint position.",
+        );
         for v in &views {
-            let _ = writeln!(out, "maos_projector_checkpoint{{projector=\"{}\"}} {}", v.name, v.checkpoint);
+            let _ = writeln!(
+                out,
+                "maos_projector_checkpoint{{projector=\"{}\"}} {}",
+                v.name, v.checkpoint
+            );
         }
     }
     if let Some(node) = &state.node {
         let m = node.metrics();
-        metric(&mut out, "maos_actor_restarts_total", "counter", "Actor restarts by a supervisor.");
-        let _ = writeln!(out, "maos_actor_restarts_total {}", m.restarts.load(Ordering::Relaxed));
-        metric(&mut out, "maos_attempts_finished_total", "counter", "Task attempts that finished, any outcome.");
-        let _ = writeln!(out, "maos_attempts_finished_total {}", m.attempts_finished.load(Ordering::Relaxed));
+        metric(
+            &mut out,
+            "maos_actor_restarts_total",
+            "counter",
+            "Actor restarts by a supervisor.",
+        );
+        let _ = writeln!(
+            out,
+            "maos_actor_restarts_total {}",
+            m.restarts.load(Ordering::Relaxed)
+        );
+        metric(
+            &mut out,
+            "maos_attempts_finished_total",
+            "counter",
+            "Task attempts that finished, any outcome.",
+        );
+        let _ = writeln!(
+            out,
+            "maos_attempts_finished_total {}",
+            m.attempts_finished.load(Ordering::Relaxed)
+        );
         m.command_seconds.render(
             &mut out,
             "maos_command_duration_seconds",

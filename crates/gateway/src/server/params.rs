@@ -40,7 +40,9 @@ impl Params {
     /// RFC 3339 (`2026-11-21T10:00:00Z`).
     pub fn time(&self, name: &str) -> Result<Option<DateTime<Utc>>, ApiError> {
         self.parse(name, "an RFC 3339 time like 2026-11-21T10:00:00Z", |v| {
-            DateTime::parse_from_rfc3339(v).ok().map(|t| t.with_timezone(&Utc))
+            DateTime::parse_from_rfc3339(v)
+                .ok()
+                .map(|t| t.with_timezone(&Utc))
         })
     }
 
@@ -69,7 +71,6 @@ impl Params {
 
 /// A path segment that must be a UUID (a workflow, agent or event id).
 pub fn path_id(value: &str, what: &'static str, code: &'static str) -> Result<Uuid, ApiError> {
-    Uuid::parse_str(value).map_err(|_| {
-        ApiError::not_found(code, format!("no {what} {value:?} (ids are UUIDs)"))
-    })
+    Uuid::parse_str(value)
+        .map_err(|_| ApiError::not_found(code, format!("no {what} {value:?} (ids are UUIDs)")))
 }

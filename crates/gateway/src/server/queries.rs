@@ -66,8 +66,11 @@ pub async fn show_workflow(
 }
 
 fn not_found(id: WorkflowId) -> ApiError {
-    ApiError::not_found("WORKFLOW_NOT_FOUND", format!("workflow {id} does not exist"))
-        .with_details(serde_json::json!({"workflow_id": id.0}))
+    ApiError::not_found(
+        "WORKFLOW_NOT_FOUND",
+        format!("workflow {id} does not exist"),
+    )
+    .with_details(serde_json::json!({"workflow_id": id.0}))
 }
 
 /// `GET /api/v1/workflows/{id}/events`
@@ -173,7 +176,14 @@ pub async fn state_as_of(
 pub async fn board(state: web::Data<AppState>, query: Query) -> Result<HttpResponse, ApiError> {
     let p = Params::new(
         query.into_inner(),
-        &["workflow_id", "status", "assignee", "capability", "after", "limit"],
+        &[
+            "workflow_id",
+            "status",
+            "assignee",
+            "capability",
+            "after",
+            "limit",
+        ],
     )?;
     let after = match p.text("after") {
         None => None,
@@ -182,7 +192,9 @@ pub async fn board(state: web::Data<AppState>, query: Query) -> Result<HttpRespo
                 .split_once('/')
                 .map(|(w, t)| (w.to_owned(), t.to_owned()))
                 .ok_or_else(|| {
-                    ApiError::invalid_query("after must be WORKFLOW_ID/TASK_ID, as meta.next gives it")
+                    ApiError::invalid_query(
+                        "after must be WORKFLOW_ID/TASK_ID, as meta.next gives it",
+                    )
                 })?,
         ),
     };
@@ -196,7 +208,10 @@ pub async fn board(state: web::Data<AppState>, query: Query) -> Result<HttpRespo
     };
     let rows = board::tasks(&state.store, &q).await?;
     let next = (rows.len() == q.limit)
-        .then(|| rows.last().map(|r| format!("{}/{}", r.workflow_id, r.task_id)))
+        .then(|| {
+            rows.last()
+                .map(|r| format!("{}/{}", r.workflow_id, r.task_id))
+        })
         .flatten();
     let views: Vec<TaskView> = rows.into_iter().map(Into::into).collect();
     Ok(page(views, next))
@@ -228,7 +243,9 @@ pub async fn list_agents(
         };
         let view = agent_view(&state, AgentId(id)).await?;
         let wanted = status.as_deref().is_none_or(|s| {
-            serde_json::to_value(view.state.status).ok().and_then(|v| v.as_str().map(str::to_owned))
+            serde_json::to_value(view.state.status)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
                 == Some(s.to_owned())
         });
         if wanted && view.state.version > 0 {
@@ -263,8 +280,9 @@ async fn agent_view(state: &AppState, id: AgentId) -> Result<AgentView, ApiError
         let Some(last) = events.last() else { break };
         after = last.version;
         for e in &events {
-            let event = AgentEvent::from_parts(&e.event_type, &e.data)
-                .map_err(|err| ApiError::internal(format!("event {} does not decode: {err}", e.id)))?;
+            let event = AgentEvent::from_parts(&e.event_type, &e.data).map_err(|err| {
+                ApiError::internal(format!("event {} does not decode: {err}", e.id))
+            })?;
             folded = agent::evolve(folded, &event);
         }
     }

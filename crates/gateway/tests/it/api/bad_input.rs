@@ -8,6 +8,17 @@ use serde_json::{Value, json};
 /// stays still while the test runs.
 const IDLE: &str = "name: idle\ntasks: [{id: t, capability: nobody, instruction: x}]";
 
+/// Method, path, body (content type and bytes), then the expected status,
+/// code, and a word the message must contain.
+type Case<'a> = (
+    &'a str,
+    String,
+    Option<(&'a str, Vec<u8>)>,
+    u16,
+    &'a str,
+    &'a str,
+);
+
 fn check_error_shape(body: &Value) {
     assert!(body["error"]["code"].is_string(), "{body}");
     assert!(body["error"]["message"].is_string(), "{body}");
@@ -24,40 +35,204 @@ pub async fn bad_requests_get_precise_errors_and_append_nothing(server: &Server)
     let idle = server
         .call("POST", "/api/v1/workflows", t, &[], yaml(IDLE))
         .await;
-    let idle_id = idle.body["data"]["workflow_id"].as_str().unwrap().to_owned();
+    let idle_id = idle.body["data"]["workflow_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     // Let the idle workflow's first steps land before measuring.
     server
-        .eventually(&format!("/api/v1/workflows/{idle_id}"), |d| d["state"]["status"] == "running")
+        .eventually(&format!("/api/v1/workflows/{idle_id}"), |d| {
+            d["state"]["status"] == "running"
+        })
         .await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let head = server.head().await;
     let unknown = uuid::Uuid::now_v7();
     let unknown_text = unknown.to_string();
-    let big = format!("name: big\ninput: {{pad: \"{}\"}}\ntasks: []", "x".repeat(2 << 20));
+    let big = format!(
+        "name: big\ninput: {{pad: \"{}\"}}\ntasks: []",
+        "x".repeat(2 << 20)
+    );
     let cyclic = "name: c\ntasks:\n  - {id: a, capability: work, instruction: x, needs: [b]}\n  - {id: b, capability: work, instruction: x, needs: [a]}";
-    let cases: Vec<(&str, String, Option<(&str, Vec<u8>)>, u16, &str, &str)> = vec![
-        ("POST", "/api/v1/workflows".into(), json_body("{not json"), 400, "MALFORMED_BODY", "JSON"),
-        ("POST", "/api/v1/workflows".into(), yaml("tasks: [unclosed"), 400, "MALFORMED_BODY", "YAML"),
-        ("POST", "/api/v1/workflows".into(), Some(("text/plain", IDLE.into())), 415, "UNSUPPORTED_MEDIA_TYPE", "text/plain"),
-        ("POST", "/api/v1/workflows".into(), yaml(&big), 413, "PAYLOAD_TOO_LARGE", "limit"),
-        ("POST", "/api/v1/workflows".into(), yaml(cyclic), 422, "INVALID_SPEC", "cycle"),
-        ("POST", "/api/v1/workflows".into(), yaml("name: x\ntasks:\n  - {id: a, capability: w, instruction: x, on_exhausted: retry}"), 422, "INVALID_SPEC", "on_exhausted"),
-        ("GET", format!("/api/v1/workflows/{unknown}"), None, 404, "WORKFLOW_NOT_FOUND", &unknown_text),
-        ("GET", "/api/v1/workflows/not-an-id".into(), None, 404, "WORKFLOW_NOT_FOUND", "not-an-id"),
-        ("POST", format!("/api/v1/workflows/{unknown}/actions/cancel"), None, 404, "WORKFLOW_NOT_FOUND", "does not exist"),
-        ("POST", format!("/api/v1/workflows/{idle_id}/tasks/nope/actions/resolve"), json_body(r#"{"kind":"skip"}"#), 404, "TASK_NOT_FOUND", "nope"),
-        ("POST", format!("/api/v1/workflows/{idle_id}/tasks/t/actions/resolve"), json_body(r#"{"kind":"skip"}"#), 409, "ILLEGAL_TRANSITION", "not allowed"),
-        ("POST", format!("/api/v1/workflows/{idle_id}/tasks/t/actions/resolve"), json_body(r#"{"kind":"maybe"}"#), 400, "MALFORMED_BODY", "maybe"),
-        ("DELETE", format!("/api/v1/agents/{unknown}"), None, 404, "AGENT_NOT_FOUND", &unknown_text),
-        ("POST", "/api/v1/agents".into(), json_body(r#"{"name": "x", "capabilities": [], "executor": {"kind": "instant"}}"#), 422, "INVALID_AGENT", "capabilit"),
-        ("POST", "/api/v1/agents".into(), json_body(r#"{"name": "x", "capabilities": ["a"], "executor": {"kind": "teleport"}}"#), 422, "INVALID_AGENT", "teleport"),
-        ("GET", "/api/v1/audit?types=workflows..x".into(), None, 400, "INVALID_QUERY", "workflows..x"),
-        ("GET", "/api/v1/audit?from=2026-11-21T10:00:00Z&to=2026-11-21T09:00:00Z".into(), None, 400, "INVALID_QUERY", "inverted"),
-        ("GET", "/api/v1/board?limit=100000".into(), None, 400, "INVALID_QUERY", "page size"),
-        ("GET", "/api/v1/board?colour=blue".into(), None, 400, "INVALID_QUERY", "colour"),
-        ("GET", format!("/api/v1/workflows/{idle_id}/state?version=1&position=2"), None, 400, "INVALID_QUERY", "exactly one"),
-        ("GET", "/api/v1/nothing-here".into(), None, 404, "ROUTE_NOT_FOUND", "nothing-here"),
-        ("PUT", "/api/v1/workflows".into(), None, 405, "METHOD_NOT_ALLOWED", "PUT"),
+    let cases: Vec<Case> = vec![
+        (
+            "POST",
+            "/api/v1/workflows".into(),
+            json_body("{not json"),
+            400,
+            "MALFORMED_BODY",
+            "JSON",
+        ),
+        (
+            "POST",
+            "/api/v1/workflows".into(),
+            yaml("tasks: [unclosed"),
+            400,
+            "MALFORMED_BODY",
+            "YAML",
+        ),
+        (
+            "POST",
+            "/api/v1/workflows".into(),
+            Some(("text/plain", IDLE.into())),
+            415,
+            "UNSUPPORTED_MEDIA_TYPE",
+            "text/plain",
+        ),
+        (
+            "POST",
+            "/api/v1/workflows".into(),
+            yaml(&big),
+            413,
+            "PAYLOAD_TOO_LARGE",
+            "limit",
+        ),
+        (
+            "POST",
+            "/api/v1/workflows".into(),
+            yaml(cyclic),
+            422,
+            "INVALID_SPEC",
+            "cycle",
+        ),
+        (
+            "POST",
+            "/api/v1/workflows".into(),
+            yaml(
+                "name: x\ntasks:\n  - {id: a, capability: w, instruction: x, on_exhausted: retry}",
+            ),
+            422,
+            "INVALID_SPEC",
+            "on_exhausted",
+        ),
+        (
+            "GET",
+            format!("/api/v1/workflows/{unknown}"),
+            None,
+            404,
+            "WORKFLOW_NOT_FOUND",
+            &unknown_text,
+        ),
+        (
+            "GET",
+            "/api/v1/workflows/not-an-id".into(),
+            None,
+            404,
+            "WORKFLOW_NOT_FOUND",
+            "not-an-id",
+        ),
+        (
+            "POST",
+            format!("/api/v1/workflows/{unknown}/actions/cancel"),
+            None,
+            404,
+            "WORKFLOW_NOT_FOUND",
+            "does not exist",
+        ),
+        (
+            "POST",
+            format!("/api/v1/workflows/{idle_id}/tasks/nope/actions/resolve"),
+            json_body(r#"{"kind":"skip"}"#),
+            404,
+            "TASK_NOT_FOUND",
+            "nope",
+        ),
+        (
+            "POST",
+            format!("/api/v1/workflows/{idle_id}/tasks/t/actions/resolve"),
+            json_body(r#"{"kind":"skip"}"#),
+            409,
+            "ILLEGAL_TRANSITION",
+            "not allowed",
+        ),
+        (
+            "POST",
+            format!("/api/v1/workflows/{idle_id}/tasks/t/actions/resolve"),
+            json_body(r#"{"kind":"maybe"}"#),
+            400,
+            "MALFORMED_BODY",
+            "maybe",
+        ),
+        (
+            "DELETE",
+            format!("/api/v1/agents/{unknown}"),
+            None,
+            404,
+            "AGENT_NOT_FOUND",
+            &unknown_text,
+        ),
+        (
+            "POST",
+            "/api/v1/agents".into(),
+            json_body(r#"{"name": "x", "capabilities": [], "executor": {"kind": "instant"}}"#),
+            422,
+            "INVALID_AGENT",
+            "capabilit",
+        ),
+        (
+            "POST",
+            "/api/v1/agents".into(),
+            json_body(r#"{"name": "x", "capabilities": ["a"], "executor": {"kind": "teleport"}}"#),
+            422,
+            "INVALID_AGENT",
+            "teleport",
+        ),
+        (
+            "GET",
+            "/api/v1/audit?types=workflows..x".into(),
+            None,
+            400,
+            "INVALID_QUERY",
+            "workflows..x",
+        ),
+        (
+            "GET",
+            "/api/v1/audit?from=2026-11-21T10:00:00Z&to=2026-11-21T09:00:00Z".into(),
+            None,
+            400,
+            "INVALID_QUERY",
+            "inverted",
+        ),
+        (
+            "GET",
+            "/api/v1/board?limit=100000".into(),
+            None,
+            400,
+            "INVALID_QUERY",
+            "page size",
+        ),
+        (
+            "GET",
+            "/api/v1/board?colour=blue".into(),
+            None,
+            400,
+            "INVALID_QUERY",
+            "colour",
+        ),
+        (
+            "GET",
+            format!("/api/v1/workflows/{idle_id}/state?version=1&position=2"),
+            None,
+            400,
+            "INVALID_QUERY",
+            "exactly one",
+        ),
+        (
+            "GET",
+            "/api/v1/nothing-here".into(),
+            None,
+            404,
+            "ROUTE_NOT_FOUND",
+            "nothing-here",
+        ),
+        (
+            "PUT",
+            "/api/v1/workflows".into(),
+            None,
+            405,
+            "METHOD_NOT_ALLOWED",
+            "PUT",
+        ),
     ];
     for (method, path, body, status, code, mentions) in cases {
         let answer = server.call(method, &path, t, &[], body).await;
@@ -65,34 +240,66 @@ pub async fn bad_requests_get_precise_errors_and_append_nothing(server: &Server)
         assert_eq!(answer.code(), code, "{method} {path}: {:?}", answer.body);
         check_error_shape(&answer.body);
         let message = answer.body["error"]["message"].as_str().unwrap();
-        assert!(message.contains(mentions), "{method} {path}: {message:?} should mention {mentions:?}");
-        assert_eq!(server.head().await, head, "{method} {path} appended something");
+        assert!(
+            message.contains(mentions),
+            "{method} {path}: {message:?} should mention {mentions:?}"
+        );
+        assert_eq!(
+            server.head().await,
+            head,
+            "{method} {path} appended something"
+        );
     }
     // The 409 says where the task is.
     let conflict = server
-        .call("POST", &format!("/api/v1/workflows/{idle_id}/tasks/t/actions/resolve"), t, &[], json_body(r#"{"kind":"retry"}"#))
+        .call(
+            "POST",
+            &format!("/api/v1/workflows/{idle_id}/tasks/t/actions/resolve"),
+            t,
+            &[],
+            json_body(r#"{"kind":"retry"}"#),
+        )
         .await;
-    assert_eq!(conflict.body["error"]["details"]["workflow_status"], "running");
-    assert!(conflict.body["error"]["details"]["task_status"].is_string(), "{:?}", conflict.body);
+    assert_eq!(
+        conflict.body["error"]["details"]["workflow_status"],
+        "running"
+    );
+    assert!(
+        conflict.body["error"]["details"]["task_status"].is_string(),
+        "{:?}",
+        conflict.body
+    );
 }
 
 pub async fn tokens_and_roles_guard_every_route(server: &Server) {
     let head = server.head().await;
     for (token, code) in [(None, 401), (Some("maos_wrong"), 401)] {
-        let answer = server.call("GET", "/api/v1/workflows", token, &[], None).await;
+        let answer = server
+            .call("GET", "/api/v1/workflows", token, &[], None)
+            .await;
         assert_eq!(answer.status, code);
         assert_eq!(answer.code(), "UNAUTHORIZED");
         check_error_shape(&answer.body);
     }
     let basic = server
-        .call("GET", "/api/v1/board", None, &[("authorization", "Basic YWRtaW46YWRtaW4=")], None)
+        .call(
+            "GET",
+            "/api/v1/board",
+            None,
+            &[("authorization", "Basic YWRtaW46YWRtaW4=")],
+            None,
+        )
         .await;
     assert_eq!(basic.status, 401);
 
     // Tokens made with the command line; the token is printed once.
     let make = |role: &str, subject: &str| {
         let out = server.cli(&["token", "create", "--role", role, "--subject", subject]);
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap().trim().to_owned()
     };
     let viewer = make("viewer", "vera");
@@ -100,65 +307,123 @@ pub async fn tokens_and_roles_guard_every_route(server: &Server) {
     let agent = make("agent", "remote-1");
     assert!(viewer.starts_with("maos_") && viewer != operator);
 
-    let reads = server.call("GET", "/api/v1/workflows", Some(&viewer), &[], None).await;
+    let reads = server
+        .call("GET", "/api/v1/workflows", Some(&viewer), &[], None)
+        .await;
     assert_eq!(reads.status, 200);
     let spec = Some(("application/yaml", IDLE.as_bytes().to_vec()));
-    let refused = server.call("POST", "/api/v1/workflows", Some(&viewer), &[], spec.clone()).await;
+    let refused = server
+        .call(
+            "POST",
+            "/api/v1/workflows",
+            Some(&viewer),
+            &[],
+            spec.clone(),
+        )
+        .await;
     assert_eq!(refused.status, 403);
     assert_eq!(refused.code(), "FORBIDDEN");
     assert_eq!(refused.body["error"]["details"]["needed"], "operator");
     let refused = server
-        .call("POST", "/api/v1/tokens", Some(&agent), &[], Some(("application/json", br#"{"subject":"x","role":"admin"}"#.to_vec())))
+        .call(
+            "POST",
+            "/api/v1/tokens",
+            Some(&agent),
+            &[],
+            Some((
+                "application/json",
+                br#"{"subject":"x","role":"admin"}"#.to_vec(),
+            )),
+        )
         .await;
     assert_eq!(refused.status, 403);
-    assert_eq!(server.head().await, head, "refused requests appended something");
+    assert_eq!(
+        server.head().await,
+        head,
+        "refused requests appended something"
+    );
 
     // The operator's subject is the user on the events its command caused.
-    let submitted = server.call("POST", "/api/v1/workflows", Some(&operator), &[], spec).await;
+    let submitted = server
+        .call("POST", "/api/v1/workflows", Some(&operator), &[], spec)
+        .await;
     assert_eq!(submitted.status, 201, "{:?}", submitted.body);
-    let correlation = submitted.body["data"]["correlation_id"].as_str().unwrap().to_owned();
+    let correlation = submitted.body["data"]["correlation_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let audit = server
-        .eventually(&format!("/api/v1/audit?correlation_id={correlation}"), |rows| {
-            rows.as_array().is_some_and(|r| !r.is_empty())
-        })
+        .eventually(
+            &format!("/api/v1/audit?correlation_id={correlation}"),
+            |rows| rows.as_array().is_some_and(|r| !r.is_empty()),
+        )
         .await;
     assert_eq!(audit[0]["event_type"], "workflows.workflow.submitted");
     assert_eq!(audit[0]["user_id"], "olga");
 
     // Health, readiness, metrics and the API document need no token.
     for path in ["/healthz", "/readyz"] {
-        assert_eq!(server.call("GET", path, None, &[], None).await.status, 200, "{path}");
+        assert_eq!(
+            server.call("GET", path, None, &[], None).await.status,
+            200,
+            "{path}"
+        );
     }
-    let openapi = server.call("GET", "/api/v1/openapi.json", None, &[], None).await;
+    let openapi = server
+        .call("GET", "/api/v1/openapi.json", None, &[], None)
+        .await;
     assert_eq!(openapi.body["openapi"], "3.1.0");
     assert!(openapi.body["paths"]["/api/v1/workflows"]["post"].is_object());
     let out = server.cli(&["openapi"]);
     let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert_eq!(printed, openapi.body, "maos openapi prints what the server serves");
+    assert_eq!(
+        printed, openapi.body,
+        "maos openapi prints what the server serves"
+    );
 }
 
-pub async fn a_repeated_idempotency_key_returns_the_first_answer_and_appends_nothing(server: &Server) {
+pub async fn a_repeated_idempotency_key_returns_the_first_answer_and_appends_nothing(
+    server: &Server,
+) {
     let token = server.token.clone();
     let spec = || Some(("application/yaml", IDLE.as_bytes().to_vec()));
     let key = [("idempotency-key", "submit-1")];
-    let first = server.call("POST", "/api/v1/workflows", Some(&token), &key, spec()).await;
+    let first = server
+        .call("POST", "/api/v1/workflows", Some(&token), &key, spec())
+        .await;
     assert_eq!(first.status, 201);
     assert!(!first.replayed);
-    let id = first.body["data"]["workflow_id"].as_str().unwrap().to_owned();
+    let id = first.body["data"]["workflow_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     server
-        .eventually(&format!("/api/v1/workflows/{id}"), |d| d["state"]["status"] == "running")
+        .eventually(&format!("/api/v1/workflows/{id}"), |d| {
+            d["state"]["status"] == "running"
+        })
         .await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let head = server.head().await;
 
-    let again = server.call("POST", "/api/v1/workflows", Some(&token), &key, spec()).await;
+    let again = server
+        .call("POST", "/api/v1/workflows", Some(&token), &key, spec())
+        .await;
     assert_eq!(again.status, 201);
     assert!(again.replayed);
     assert_eq!(again.body["data"], first.body["data"]);
-    assert_eq!(server.head().await, head, "a replayed command appended something");
+    assert_eq!(
+        server.head().await,
+        head,
+        "a replayed command appended something"
+    );
 
-    let other = Some(("application/yaml", IDLE.replace("idle", "other").into_bytes()));
-    let reused = server.call("POST", "/api/v1/workflows", Some(&token), &key, other).await;
+    let other = Some((
+        "application/yaml",
+        IDLE.replace("idle", "other").into_bytes(),
+    ));
+    let reused = server
+        .call("POST", "/api/v1/workflows", Some(&token), &key, other)
+        .await;
     assert_eq!(reused.status, 422);
     assert_eq!(reused.code(), "IDEMPOTENCY_KEY_REUSED");
     assert_eq!(server.head().await, head);
@@ -167,10 +432,14 @@ pub async fn a_repeated_idempotency_key_returns_the_first_answer_and_appends_not
     let cancel_key = [("idempotency-key", "cancel-1")];
     let path = format!("/api/v1/workflows/{id}/actions/cancel");
     let body = || Some(("application/json", br#"{"reason": "test"}"#.to_vec()));
-    let first = server.call("POST", &path, Some(&token), &cancel_key, body()).await;
+    let first = server
+        .call("POST", &path, Some(&token), &cancel_key, body())
+        .await;
     assert_eq!(first.status, 200, "{:?}", first.body);
     let head = server.head().await;
-    let again = server.call("POST", &path, Some(&token), &cancel_key, body()).await;
+    let again = server
+        .call("POST", &path, Some(&token), &cancel_key, body())
+        .await;
     assert_eq!(again.status, 200);
     assert!(again.replayed);
     assert_eq!(again.body["data"], first.body["data"]);

@@ -54,14 +54,28 @@ pub async fn a_workflow_escalates_is_answered_completes_and_can_be_audited_repla
         .events(&live, &[], |seen| saw(seen, "workflows.workflow.escalated"))
         .await;
     let seen = types(&events);
-    let built = seen.iter().position(|t| *t == "workflows.task.completed").unwrap();
-    let escalated = seen.iter().position(|t| *t == "workflows.task.escalated").unwrap();
+    let built = seen
+        .iter()
+        .position(|t| *t == "workflows.task.completed")
+        .unwrap();
+    let escalated = seen
+        .iter()
+        .position(|t| *t == "workflows.task.escalated")
+        .unwrap();
     assert!(built < escalated, "{seen:?}");
-    assert!(events.iter().all(|(_, _, e)| e["stream"] == format!("workflow-{id}")));
+    assert!(
+        events
+            .iter()
+            .all(|(_, _, e)| e["stream"] == format!("workflow-{id}"))
+    );
 
     // A human answers through the command line: skip the check.
     let out = server.cli(&["workflow", "input", &id, "check", "skip"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let events = server
         .events(&live, &[], |seen| saw(seen, "workflows.workflow.completed"))
         .await;
@@ -71,12 +85,18 @@ pub async fn a_workflow_escalates_is_answered_completes_and_can_be_audited_repla
     let board = server
         .eventually(&format!("/api/v1/board?workflow_id={id}"), |rows| {
             rows.as_array().is_some_and(|r| {
-                r.iter().any(|t| t["task_id"] == "ship" && t["status"] == "completed")
+                r.iter()
+                    .any(|t| t["task_id"] == "ship" && t["status"] == "completed")
             })
         })
         .await;
     let status_of = |rows: &Value, task: &str| {
-        rows.as_array().unwrap().iter().find(|t| t["task_id"] == task).unwrap()["status"].clone()
+        rows.as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["task_id"] == task)
+            .unwrap()["status"]
+            .clone()
     };
     assert_eq!(status_of(&board, "build"), "completed");
     assert_eq!(status_of(&board, "check"), "skipped");
@@ -85,9 +105,15 @@ pub async fn a_workflow_escalates_is_answered_completes_and_can_be_audited_repla
 
     // The audit trail: who did what, and why.
     let audit = server
-        .eventually(&format!("/api/v1/audit?correlation_id={correlation}&limit=1000"), |rows| {
-            rows.as_array().is_some_and(|r| r.iter().any(|e| e["event_type"] == "workflows.workflow.completed"))
-        })
+        .eventually(
+            &format!("/api/v1/audit?correlation_id={correlation}&limit=1000"),
+            |rows| {
+                rows.as_array().is_some_and(|r| {
+                    r.iter()
+                        .any(|e| e["event_type"] == "workflows.workflow.completed")
+                })
+            },
+        )
         .await;
     let entry = |event_type: &str, task: Option<&str>| -> Value {
         audit
@@ -98,10 +124,18 @@ pub async fn a_workflow_escalates_is_answered_completes_and_can_be_audited_repla
             .unwrap_or_else(|| panic!("no {event_type} in {audit}"))
             .clone()
     };
-    assert_eq!(entry("workflows.workflow.submitted", None)["user_id"], "admin");
-    assert_eq!(entry("workflows.workflow.input_received", None)["user_id"], "admin");
+    assert_eq!(
+        entry("workflows.workflow.submitted", None)["user_id"],
+        "admin"
+    );
+    assert_eq!(
+        entry("workflows.workflow.input_received", None)["user_id"],
+        "admin"
+    );
     let completions = server
-        .get(&format!("/api/v1/audit?stream=workflow-{id}&types=workflows.task.completed"))
+        .get(&format!(
+            "/api/v1/audit?stream=workflow-{id}&types=workflows.task.completed"
+        ))
         .await;
     let completions = completions.body["data"].as_array().unwrap().clone();
     let root_cause = |event: &Value| {
@@ -116,16 +150,24 @@ pub async fn a_workflow_escalates_is_answered_completes_and_can_be_audited_repla
     // because a human skipped the check, to that human's input.
     let tree = root_cause(&completions[0]).await;
     assert_eq!(tree["event"]["event_type"], "workflows.task.completed");
-    assert_eq!(tree["causes"][0]["event_type"], "workflows.workflow.submitted", "{tree}");
+    assert_eq!(
+        tree["causes"][0]["event_type"], "workflows.workflow.submitted",
+        "{tree}"
+    );
     assert_eq!(tree["causes"][0]["user_id"], "admin");
     let last = completions.last().unwrap();
     let tree = root_cause(last).await;
-    assert_eq!(tree["causes"][0]["event_type"], "workflows.workflow.input_received", "{tree}");
+    assert_eq!(
+        tree["causes"][0]["event_type"], "workflows.workflow.input_received",
+        "{tree}"
+    );
     let cli_tree = server.cli_json(&["audit", "tree", last["id"].as_str().unwrap()]);
     assert_eq!(cli_tree, tree);
 
     // State as of the escalation equals what the checkpoints say then.
-    let checkpoints = server.get(&format!("/api/v1/workflows/{id}/checkpoints?limit=1000")).await;
+    let checkpoints = server
+        .get(&format!("/api/v1/workflows/{id}/checkpoints?limit=1000"))
+        .await;
     let at_escalation = checkpoints.body["data"]
         .as_array()
         .unwrap()
@@ -138,7 +180,9 @@ pub async fn a_workflow_escalates_is_answered_completes_and_can_be_audited_repla
     assert_eq!(state["version"], at_escalation["version"]);
     assert_eq!(state["tasks"]["check"]["status"], "escalated");
     assert_eq!(state["tasks"]["ship"]["status"], "pending");
-    let by_http = server.get(&format!("/api/v1/workflows/{id}/state?position={position}")).await;
+    let by_http = server
+        .get(&format!("/api/v1/workflows/{id}/state?position={position}"))
+        .await;
     assert_eq!(by_http.body["data"], state);
 
     // A fork from that checkpoint re-runs only what was not completed.
@@ -150,16 +194,25 @@ pub async fn a_workflow_escalates_is_answered_completes_and_can_be_audited_repla
             saw(seen, "workflows.workflow.escalated")
         })
         .await;
-    assert!(fork_events[0].2["data"].to_string().contains(&id), "the fork's first event names its origin");
+    assert!(
+        fork_events[0].2["data"].to_string().contains(&id),
+        "the fork's first event names its origin"
+    );
     let started: Vec<&str> = fork_events
         .iter()
         .filter(|(_, t, _)| t == "workflows.task.started")
         .map(|(_, _, e)| e["data"]["task_id"].as_str().unwrap())
         .collect();
-    assert_eq!(started, ["check"], "only the task not completed at the fork point runs again");
+    assert_eq!(
+        started,
+        ["check"],
+        "only the task not completed at the fork point runs again"
+    );
 }
 
-pub async fn a_cancelled_workflow_kills_its_work_and_a_second_cancel_is_a_conflict(server: &Server) {
+pub async fn a_cancelled_workflow_kills_its_work_and_a_second_cancel_is_a_conflict(
+    server: &Server,
+) {
     let spec = r#"
 name: slow
 tasks:
@@ -170,40 +223,79 @@ tasks:
 "#;
     let (id, _) = submit(server, spec).await;
     let live = format!("/api/v1/workflows/{id}/live");
-    server.events(&live, &[], |seen| saw(seen, "workflows.task.started")).await;
-    let pid_file = server.dir.path().join(".maos/workspaces").join(&id).join("pid");
+    server
+        .events(&live, &[], |seen| saw(seen, "workflows.task.started"))
+        .await;
+    let pid_file = server
+        .dir
+        .path()
+        .join(".maos/workspaces")
+        .join(&id)
+        .join("pid");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while !pid_file.exists() {
-        assert!(std::time::Instant::now() < deadline, "the task never wrote its pid");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the task never wrote its pid"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
-    let pid: i32 = std::fs::read_to_string(&pid_file).unwrap().trim().parse().unwrap();
+    let pid: i32 = std::fs::read_to_string(&pid_file)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
 
     let out = server.cli(&["workflow", "cancel", &id, "--reason", "not needed"]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    server.events(&live, &[], |seen| saw(seen, "workflows.workflow.cancelled")).await;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    server
+        .events(&live, &[], |seen| saw(seen, "workflows.workflow.cancelled"))
+        .await;
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
     while nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), None).is_ok() {
-        assert!(std::time::Instant::now() < deadline, "the task's process survived the cancel");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the task's process survived the cancel"
+        );
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 
     let head = server.head().await;
     let again = server
-        .post_json(&format!("/api/v1/workflows/{id}/actions/cancel"), &json!({}))
+        .post_json(
+            &format!("/api/v1/workflows/{id}/actions/cancel"),
+            &json!({}),
+        )
         .await;
     assert_eq!(again.status, 409, "{:?}", again.body);
     assert_eq!(again.code(), "ILLEGAL_TRANSITION");
-    assert_eq!(again.body["error"]["details"]["workflow_status"], "cancelled");
-    assert_eq!(server.head().await, head, "a refused cancel appends nothing");
+    assert_eq!(
+        again.body["error"]["details"]["workflow_status"],
+        "cancelled"
+    );
+    assert_eq!(
+        server.head().await,
+        head,
+        "a refused cancel appends nothing"
+    );
     let summary = server
-        .eventually(&format!("/api/v1/workflows/{id}"), |d| d["summary"]["status"] == "cancelled")
+        .eventually(&format!("/api/v1/workflows/{id}"), |d| {
+            d["summary"]["status"] == "cancelled"
+        })
         .await;
     assert_eq!(summary["state"]["status"], "cancelled");
 }
 
 pub async fn live_events_resume_after_last_event_id(server: &Server) {
-    submit(server, "name: idle\ntasks: [{id: t, capability: nobody, instruction: x}]").await;
+    submit(
+        server,
+        "name: idle\ntasks: [{id: t, capability: nobody, instruction: x}]",
+    )
+    .await;
     let all = server
         .events("/api/v1/events/live?after=0", &[], |seen| seen.len() >= 4)
         .await;
@@ -211,13 +303,26 @@ pub async fn live_events_resume_after_last_event_id(server: &Server) {
     assert!(positions.windows(2).all(|w| w[0] < w[1]), "{positions:?}");
     // Reconnecting with the second event's id resumes right after it.
     let resumed = server
-        .events("/api/v1/events/live", &[("last-event-id", &all[1].0)], |seen| !seen.is_empty())
+        .events(
+            "/api/v1/events/live",
+            &[("last-event-id", &all[1].0)],
+            |seen| !seen.is_empty(),
+        )
         .await;
     assert_eq!(resumed[0].0, all[2].0);
     assert_eq!(resumed[0].2, all[2].2);
     // A type filter keeps only what matches.
     let agents = server
-        .events("/api/v1/events/live?after=0&types=agents.agent.*", &[], |seen| seen.len() >= 2)
+        .events(
+            "/api/v1/events/live?after=0&types=agents.agent.*",
+            &[],
+            |seen| seen.len() >= 2,
+        )
         .await;
-    assert!(agents.iter().all(|(_, t, _)| t.starts_with("agents.agent.")), "{agents:?}");
+    assert!(
+        agents
+            .iter()
+            .all(|(_, t, _)| t.starts_with("agents.agent.")),
+        "{agents:?}"
+    );
 }

@@ -89,14 +89,21 @@ impl Server {
 
     /// `path` with the admin token.
     pub async fn get(&self, path: &str) -> Answer {
-        self.call("GET", path, Some(&self.token.clone()), &[], None).await
+        self.call("GET", path, Some(&self.token.clone()), &[], None)
+            .await
     }
 
     /// A JSON command with the admin token.
     pub async fn post_json(&self, path: &str, body: &Value) -> Answer {
         let bytes = serde_json::to_vec(body).unwrap();
-        self.call("POST", path, Some(&self.token.clone()), &[], Some(("application/json", bytes)))
-            .await
+        self.call(
+            "POST",
+            path,
+            Some(&self.token.clone()),
+            &[],
+            Some(("application/json", bytes)),
+        )
+        .await
     }
 
     /// Any request.
@@ -118,7 +125,9 @@ impl Server {
         }
         let sent = match body {
             Some((content_type, bytes)) => {
-                req.insert_header(("content-type", content_type)).send_body(bytes).await
+                req.insert_header(("content-type", content_type))
+                    .send_body(bytes)
+                    .await
             }
             None => req.send().await,
         };
@@ -136,7 +145,9 @@ impl Server {
     /// The log's head position: to prove a refused request appended nothing.
     pub async fn head(&self) -> u64 {
         let ready = self.call("GET", "/readyz", None, &[], None).await;
-        ready.body["data"]["head_position"].as_u64().expect("no head position")
+        ready.body["data"]["head_position"]
+            .as_u64()
+            .expect("no head position")
     }
 
     /// Reads Server-Sent Events of `path` until `stop` says so (or 60 s
@@ -210,7 +221,10 @@ impl Server {
             String::from_utf8_lossy(&out.stderr)
         );
         serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!("maos {args:?} printed no JSON ({e}): {}", String::from_utf8_lossy(&out.stdout))
+            panic!(
+                "maos {args:?} printed no JSON ({e}): {}",
+                String::from_utf8_lossy(&out.stdout)
+            )
         })
     }
 
@@ -223,7 +237,11 @@ impl Server {
             if answer.status == 200 && check(&answer.body["data"]) {
                 return answer.body["data"].clone();
             }
-            assert!(Instant::now() < deadline, "timed out on {path}: {:?}", answer.body);
+            assert!(
+                Instant::now() < deadline,
+                "timed out on {path}: {:?}",
+                answer.body
+            );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
