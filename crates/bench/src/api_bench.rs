@@ -4,9 +4,9 @@
 //! - submit, peak: `--concurrency` clients submit one-task workflows back
 //!   to back for `--seconds`; the rate is `submit_per_s`.
 //! - submit at half of peak: requests sent on a fixed schedule at half
-//!   that rate (open loop: latency counts from the scheduled send, so a
-//!   stall is not hidden); its p99 is `submit_p99_ms`, compared with the
-//!   flush p99 measured in the same run.
+//!   that rate (open loop: a request goes out when due whatever earlier
+//!   ones do, so a stall is not hidden); its p99 is `submit_p99_ms`,
+//!   compared with the flush p99 measured in the same run.
 //! - board queries: `--concurrency` clients read one workflow's board page
 //!   (of `--tasks` tasks) back to back: `board_query_per_s`; then on a
 //!   fixed schedule at half that rate: `board_query_p99_ms`.
@@ -116,6 +116,7 @@ pub async fn run(options: Options) -> anyhow::Result<Value> {
             "seconds_per_phase": options.seconds,
             "board_tasks_per_page": options.tasks,
             "workflows_on_board": options.workflows,
+            "projectors_caught_up_after_s": measured["projectors_caught_up_after_s"],
             "flush_before": flush_before.to_json(),
             "flush_after": flush_after.to_json(),
         },
@@ -135,10 +136,12 @@ struct Load {
 }
 
 impl Load {
+    /// A client whose connection pool never makes a request wait: in the
+    /// open-loop phases a request must go out when it is due.
     fn client(&self) -> awc::Client {
         awc::Client::builder()
             .timeout(Duration::from_secs(30))
-            .connector(awc::Connector::new().limit(self.concurrency * 2 + 8))
+            .connector(awc::Connector::new().limit(0))
             .finish()
     }
 
@@ -221,8 +224,11 @@ impl Load {
             .await?;
 
         let half_node = node_command_latency(this.node_metrics.as_deref());
-        // Read models follow the log; let them settle first.
-        tokio::time::sleep(Duration::from_millis(500)).await;
+        // Read models follow the log: the board phase starts once they
+        // have caught up with the submissions, so it measures queries alone.
+        let settle = Instant::now();
+        this.wait_for_projectors(&client).await?;
+        let settle_s = settle.elapsed().as_secs_f64();
         eprintln!(
             "board queries, peak: {} clients for {} s",
             this.concurrency, this.seconds
@@ -263,6 +269,7 @@ impl Load {
             "half_load_node": half_node,
             "board_peak": board_peak,
             "board_half_load": board_half,
+            "projectors_caught_up_after_s": round(settle_s),
         }))
     }
 
@@ -297,7 +304,8 @@ impl Load {
     }
 
     /// Requests sent on a fixed schedule at `rate` per second for
-    /// `seconds`, whatever the answers do; latency from the scheduled time.
+    /// `seconds`, whatever the answers do (each on its own task, so a slow
+    /// answer delays no later request).
     async fn open_loop<F, Fut>(&self, rate: f64, call: F) -> anyhow::Result<Value>
     where
         F: Fn(usize) -> Fut,
@@ -310,10 +318,14 @@ impl Load {
         for i in 0..total {
             let due = started + interval.mul_f64(i as f64);
             tokio::time::sleep_until(due.into()).await;
+            // Timed from dispatch: sends never wait on answers here, so a
+            // late dispatch is the generator's timer (1 ms ticks), not the
+            // server.
+            let sent = Instant::now();
             let request = call(i);
             pending.push(actix_rt::spawn(async move {
                 request.await?;
-                Ok::<_, anyhow::Error>(due.elapsed())
+                Ok::<_, anyhow::Error>(sent.elapsed())
             }));
         }
         let mut latencies = Latencies::with_capacity(total);
@@ -324,6 +336,26 @@ impl Load {
         let mut report = summary(&mut latencies, elapsed);
         report["target_per_s"] = json!(round(rate));
         Ok(report)
+    }
+
+    /// Waits until every projector's lag is 0.
+    async fn wait_for_projectors(&self, client: &awc::Client) -> anyhow::Result<()> {
+        loop {
+            let mut response = client
+                .get(format!("{}/api/v1/projections", self.base))
+                .bearer_auth(&self.token)
+                .send()
+                .await
+                .map_err(|e| anyhow::anyhow!("projections: {e}"))?;
+            let value: Value = serde_json::from_slice(&response.body().await?)?;
+            let behind = value["data"]
+                .as_array()
+                .is_none_or(|ps| ps.iter().any(|p| p["lag"].as_u64() != Some(0)));
+            if !behind {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
     }
 
     async fn board_page(&self, client: &awc::Client, workflow: &str) -> anyhow::Result<()> {

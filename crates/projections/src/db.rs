@@ -12,15 +12,21 @@ use sqlx::Row;
 pub async fn fetch(store: &Store, sql: String, params: Vec<Cell>) -> Result<Vec<Vec<Cell>>, Error> {
     match store {
         Store::Sqlite(sqlite) => {
-            let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
-            for cell in params {
-                query = match cell {
-                    Cell::Int(v) => query.bind(v),
-                    Cell::Text(v) => query.bind(v),
-                };
-            }
-            let rows = query.fetch_all(sqlite.readers()).await?;
-            Ok(rows.iter().map(cells).collect())
+            let rows = sqlite
+                .read(move |c| {
+                    let params: Vec<Box<dyn rusqlite::ToSql>> =
+                        params.into_iter().map(crate::sink::sqlite_value).collect();
+                    let mut statement = c.prepare_cached(&sql)?;
+                    let columns = statement.column_count();
+                    let mut rows = statement.query(rusqlite::params_from_iter(params.iter()))?;
+                    let mut out = Vec::new();
+                    while let Some(row) = rows.next()? {
+                        out.push((0..columns).map(|i| sqlite_cell(row, i)).collect());
+                    }
+                    Ok(out)
+                })
+                .await?;
+            Ok(rows)
         }
         Store::Postgres(postgres) => {
             let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
@@ -63,6 +69,19 @@ pub async fn execute(store: &Store, sql: String, params: Vec<Cell>) -> Result<u6
             }
             Ok(query.execute(postgres.pool()).await?.rows_affected())
         }
+    }
+}
+
+/// A column of a SQLite row as a cell (NULL as an empty integer, like the
+/// PostgreSQL path).
+fn sqlite_cell(row: &rusqlite::Row<'_>, i: usize) -> Cell {
+    use rusqlite::types::ValueRef;
+    match row.get_ref(i) {
+        Ok(ValueRef::Integer(v)) => Cell::Int(Some(v)),
+        Ok(ValueRef::Real(v)) => Cell::Int(Some(v as i64)),
+        Ok(ValueRef::Text(t)) => Cell::Text(Some(String::from_utf8_lossy(t).into_owned())),
+        Ok(ValueRef::Blob(b)) => Cell::Text(Some(String::from_utf8_lossy(b).into_owned())),
+        Ok(ValueRef::Null) | Err(_) => Cell::Int(None),
     }
 }
 

@@ -27,6 +27,8 @@ use tokio::sync::{mpsc, oneshot, watch};
 pub const DATABASE_FILE: &str = "maos.db";
 /// Reader connections per store.
 const READERS: u32 = 4;
+/// Synchronous reader connections for [`SqliteStore::read`].
+const SYNC_READERS: usize = 4;
 /// How long a statement waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -40,9 +42,23 @@ pub struct SqliteStore {
 struct Inner {
     path: PathBuf,
     readers: SqlitePool,
+    /// Idle synchronous reader connections for [`SqliteStore::read`].
+    sync_readers: std::sync::Mutex<Vec<rusqlite::Connection>>,
+    /// At most [`SYNC_READERS`] reads at once: a read waits for a pooled
+    /// connection rather than opening (and re-preparing) a new one.
+    sync_permits: tokio::sync::Semaphore,
     /// Every write goes to the writer thread.
     queue: mpsc::Sender<writer::Request>,
     head: watch::Receiver<u64>,
+}
+
+/// A connection that may only read.
+fn open_sync_reader(path: &Path) -> Result<rusqlite::Connection, Error> {
+    let connection = rusqlite::Connection::open(path)?;
+    connection.busy_timeout(BUSY_TIMEOUT)?;
+    connection.pragma_update(None, "query_only", true)?;
+    connection.set_prepared_statement_cache_capacity(32);
+    Ok(connection)
 }
 
 impl SqliteStore {
@@ -95,6 +111,8 @@ impl SqliteStore {
             inner: Arc::new(Inner {
                 path,
                 readers,
+                sync_readers: std::sync::Mutex::new(Vec::new()),
+                sync_permits: tokio::sync::Semaphore::new(SYNC_READERS),
                 queue,
                 head: head_rx,
             }),
@@ -130,6 +148,45 @@ impl SqliteStore {
     /// The pool of read-only connections, for queries beside the log.
     pub fn readers(&self) -> &SqlitePool {
         &self.inner.readers
+    }
+
+    /// Runs `read` on a read-only connection on a blocking thread: one hop
+    /// for the whole query, rows read synchronously (an async driver hops
+    /// threads per row). For read-model queries. Connections are pooled.
+    pub async fn read<T, F>(&self, read: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Connection) -> Result<T, Error> + Send + 'static,
+    {
+        let permit = self
+            .inner
+            .sync_permits
+            .acquire()
+            .await
+            .map_err(|_| Error::WriterStopped)?;
+        let inner = self.inner.clone();
+        let answer = tokio::task::spawn_blocking(move || {
+            let idle = inner
+                .sync_readers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .pop();
+            let connection = match idle {
+                Some(c) => c,
+                None => open_sync_reader(&inner.path)?,
+            };
+            let result = read(&connection);
+            inner
+                .sync_readers
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .push(connection);
+            result
+        })
+        .await
+        .map_err(|e| Error::WritePanicked(format!("a read panicked: {e}")))?;
+        drop(permit);
+        answer
     }
 
     async fn enqueue(&self, request: writer::Request) -> Result<(), Error> {

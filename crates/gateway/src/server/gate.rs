@@ -8,26 +8,43 @@ use super::error::ApiError;
 use super::routes::ENDPOINTS;
 use super::state::AppState;
 use actix_web::body::BoxBody;
-use actix_web::dev::{ResourceDef, ServiceRequest, ServiceResponse};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{FromRequest, HttpMessage, HttpRequest, ResponseError, web};
 use std::sync::LazyLock;
 use tracing::Instrument;
 
-/// Each endpoint's path matcher, method and access, in table order.
-static MATCHERS: LazyLock<Vec<(ResourceDef, &'static str, Access)>> = LazyLock::new(|| {
-    ENDPOINTS
-        .iter()
-        .map(|e| (ResourceDef::new(e.path), e.method, e.access))
-        .collect()
-});
+/// Each endpoint's path segments (`None` for a `{param}`), method and
+/// access, in table order. Matching is segment by segment, no regex.
+static MATCHERS: LazyLock<Vec<(Vec<Option<&'static str>>, &'static str, Access)>> =
+    LazyLock::new(|| {
+        ENDPOINTS
+            .iter()
+            .map(|e| {
+                let segments = e
+                    .path
+                    .split('/')
+                    .map(|s| (!s.starts_with('{')).then_some(s))
+                    .collect();
+                (segments, e.method, e.access)
+            })
+            .collect()
+    });
 
 /// What the route at `path` with `method` needs; `None` for no such route.
 fn access_for(method: &str, path: &str) -> Option<Access> {
+    let segments: Vec<&str> = path.split('/').collect();
     MATCHERS
         .iter()
-        .find(|(def, m, _)| *m == method && def.is_match(path))
+        .find(|(pattern, m, _)| {
+            *m == method
+                && pattern.len() == segments.len()
+                && pattern.iter().zip(&segments).all(|(p, s)| match p {
+                    Some(fixed) => fixed == s,
+                    None => !s.is_empty(),
+                })
+        })
         .map(|(_, _, access)| *access)
 }
 

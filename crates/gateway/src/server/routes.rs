@@ -511,6 +511,9 @@ pub fn register(cfg: &mut web::ServiceConfig) {
             paths.push(e.path);
         }
     }
+    // Fixed paths first: they match by comparison, the others by pattern,
+    // and no fixed path is also an instance of a pattern.
+    paths.sort_by_key(|p| p.contains('{'));
     for path in paths {
         let mut resource = web::resource(path).default_service(web::to(wrong_method));
         for e in ENDPOINTS.iter().filter(|e| e.path == path) {
