@@ -17,20 +17,22 @@ use tracing::Instrument;
 
 /// Each endpoint's path segments (`None` for a `{param}`), method and
 /// access, in table order. Matching is segment by segment, no regex.
-static MATCHERS: LazyLock<Vec<(Vec<Option<&'static str>>, &'static str, Access)>> =
-    LazyLock::new(|| {
-        ENDPOINTS
-            .iter()
-            .map(|e| {
-                let segments = e
-                    .path
-                    .split('/')
-                    .map(|s| (!s.starts_with('{')).then_some(s))
-                    .collect();
-                (segments, e.method, e.access)
-            })
-            .collect()
-    });
+static MATCHERS: LazyLock<Vec<Matcher>> = LazyLock::new(|| {
+    ENDPOINTS
+        .iter()
+        .map(|e| {
+            let segments = e
+                .path
+                .split('/')
+                .map(|s| (!s.starts_with('{')).then_some(s))
+                .collect();
+            (segments, e.method, e.access)
+        })
+        .collect()
+});
+
+/// Path segments (`None`: any one segment), method, access.
+type Matcher = (Vec<Option<&'static str>>, &'static str, Access);
 
 /// What the route at `path` with `method` needs; `None` for no such route.
 fn access_for(method: &str, path: &str) -> Option<Access> {
