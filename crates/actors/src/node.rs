@@ -268,7 +268,15 @@ impl Node {
     ) -> Result<u64, Error> {
         let addr = lock(&self.shared.agents).get(&id).cloned();
         let Some(addr) = addr else {
-            return Err(Error::UnknownAgent(id));
+            // Not live here: let the domain say why (retired, unknown).
+            let loaded =
+                persist::load::<maos_domain::agent::Agent>(&self.shared.store, &id.stream())
+                    .await?;
+            if loaded.version == 0 {
+                return Err(Error::UnknownAgent(id));
+            }
+            maos_domain::agent::decide(&loaded.state, command)?;
+            return Err(Error::NotRunning(format!("agent {id}")));
         };
         addr.send(AgentCommandMsg {
             command,

@@ -136,12 +136,14 @@ struct Load {
 }
 
 impl Load {
-    /// A client whose connection pool never makes a request wait: in the
-    /// open-loop phases a request must go out when it is due.
+    /// A client with room for far more requests in flight than the
+    /// closed-loop phases make, so in the open-loop phases a request goes
+    /// out when it is due (a wait for a connection would mean hundreds of
+    /// answers outstanding). Bounded: each connection is a file descriptor.
     fn client(&self) -> awc::Client {
         awc::Client::builder()
             .timeout(Duration::from_secs(30))
-            .connector(awc::Connector::new().limit(0))
+            .connector(awc::Connector::new().limit(256))
             .finish()
     }
 
@@ -214,10 +216,13 @@ impl Load {
             m.command_latency.clear();
             m.append_latency.clear();
         }
+        // A fresh client per phase: the server closes connections idle for
+        // its keep-alive (5 s), and a pooled one it closed fails its request.
+        let fresh = this.client();
         let half = this
             .open_loop(rate, |_| {
                 let this = this.clone();
-                let client = client.clone();
+                let client = fresh.clone();
                 let body = one_task.clone();
                 async move { this.submit(&client, &body).await.map(|_| ()) }
             })
@@ -255,10 +260,11 @@ impl Load {
             "board queries at half of peak: {rate:.0}/s for {} s",
             this.seconds
         );
+        let fresh = this.client();
         let board_half = this
             .open_loop(rate, |i| {
                 let this = this.clone();
-                let client = client.clone();
+                let client = fresh.clone();
                 let id = ids[i % ids.len().max(1)].clone();
                 async move { this.board_page(&client, &id).await }
             })
