@@ -357,6 +357,7 @@ impl WorkflowActor {
         self.handed_out.remove(task_id);
         let agent = self.agents.remove(task_id);
         if let Some(agent) = agent.and_then(|a| a.upgrade()) {
+            tracing::debug!(workflow = %self.id, task = %task_id, attempt = attempt.0, "aborting the attempt on its agent");
             agent.do_send(AbortTask {
                 workflow_id: self.id,
                 task_id: task_id.clone(),

@@ -128,6 +128,7 @@ impl ProcessExecutor {
             .stderr(Stdio::piped())
             .kill_on_drop(true)
             .process_group(0);
+        group::record_in_child(&mut command, &group::pid_file(&workspace, job.attempt.0));
         limits::apply(&mut command, self.limits);
         Ok(command)
     }

@@ -18,6 +18,47 @@ pub(crate) fn pid_file(workspace: &Path, attempt: u32) -> PathBuf {
     workspace.join(format!(".maos-attempt-{attempt}.pgid"))
 }
 
+/// Makes the child write its pid (its group's id: it leads its own group)
+/// to `pid_file` between fork and exec, so the record exists before the
+/// task's command runs: a node dying right after the fork still leaves a
+/// group a restarted node can find.
+pub(super) fn record_in_child(command: &mut tokio::process::Command, pid_file: &Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(path) = std::ffi::CString::new(pid_file.as_os_str().as_bytes()) else {
+        return;
+    };
+    // SAFETY: the closure runs in the forked child before exec. It calls
+    // only getpid, open, write and close (async-signal-safe) on a path
+    // allocated before the fork and a buffer on the stack, and allocates
+    // nothing. A failure is ignored: the parent writes the file as well.
+    #[allow(unsafe_code)]
+    unsafe {
+        command.pre_exec(move || {
+            let mut digits = [0u8; 20];
+            let mut at = digits.len();
+            let mut pid = nix::libc::getpid().unsigned_abs();
+            loop {
+                at -= 1;
+                digits[at] = b'0' + (pid % 10) as u8;
+                pid /= 10;
+                if pid == 0 {
+                    break;
+                }
+            }
+            let flags = nix::libc::O_WRONLY
+                | nix::libc::O_CREAT
+                | nix::libc::O_TRUNC
+                | nix::libc::O_CLOEXEC;
+            let fd = nix::libc::open(path.as_ptr(), flags, 0o644);
+            if fd >= 0 {
+                let _ = nix::libc::write(fd, digits[at..].as_ptr().cast(), digits.len() - at);
+                let _ = nix::libc::close(fd);
+            }
+            Ok(())
+        });
+    }
+}
+
 impl GroupGuard {
     /// Guards the group led by `leader` (started with `process_group(0)`).
     pub(super) fn new(leader: u32, pid_file: PathBuf) -> Self {
@@ -44,6 +85,7 @@ impl Drop for GroupGuard {
 pub(crate) fn kill_left_behind(workspace: &Path, attempt: u32) -> bool {
     let file = pid_file(workspace, attempt);
     let Ok(text) = std::fs::read_to_string(&file) else {
+        tracing::debug!(file = %file.display(), "no pid file of a left-behind attempt");
         return false;
     };
     let _ = std::fs::remove_file(&file);
@@ -55,5 +97,8 @@ pub(crate) fn kill_left_behind(workspace: &Path, attempt: u32) -> bool {
         (Ok(cwd), Ok(workspace)) => cwd == workspace,
         _ => false,
     };
+    if !same_place {
+        tracing::debug!(leader, workspace = %workspace.display(), "the recorded group's leader works elsewhere; left alone");
+    }
     same_place && killpg(Pid::from_raw(leader), Signal::SIGKILL).is_ok()
 }
