@@ -117,3 +117,42 @@ pub fn duration(ms: &Value) -> String {
         format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000)
     }
 }
+
+/// A workflow state's tasks as a table; agent ids cut to 8 characters when
+/// `short_ids`.
+pub fn task_table(state: &Value, short_ids: bool) -> String {
+    let rows: Vec<Vec<String>> = state["tasks"]
+        .as_object()
+        .map(|tasks| {
+            tasks
+                .iter()
+                .map(|(id, t)| {
+                    let agent = cell(&t["assignee"]);
+                    vec![
+                        id.clone(),
+                        cell(&t["status"]),
+                        cell(&t["spec"]["capability"]),
+                        if short_ids {
+                            agent.chars().take(8).collect()
+                        } else {
+                            agent
+                        },
+                        cell(&t["attempt"]),
+                        cell(&t["last_error"]),
+                    ]
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    table(
+        &[
+            "task",
+            "status",
+            "capability",
+            "agent",
+            "attempt",
+            "last error",
+        ],
+        &rows,
+    )
+}

@@ -3,7 +3,6 @@
 //! long as the workflow does.
 
 use super::Ctx;
-use super::board::short;
 use super::output::{self, cell};
 use serde_json::{Value, json};
 use std::io::{IsTerminal, Write};
@@ -153,39 +152,11 @@ fn step_line(event: &Value) -> Option<String> {
 
 /// The board of one workflow, from its state.
 fn render_board(state: &Value) -> String {
-    let rows: Vec<Vec<String>> = state["tasks"]
-        .as_object()
-        .map(|tasks| {
-            tasks
-                .iter()
-                .map(|(id, t)| {
-                    vec![
-                        id.clone(),
-                        cell(&t["status"]),
-                        cell(&t["spec"]["capability"]),
-                        short(&cell(&t["assignee"])),
-                        cell(&t["attempt"]),
-                        cell(&t["last_error"]),
-                    ]
-                })
-                .collect()
-        })
-        .unwrap_or_default();
     format!(
         "{} ({})\n{}",
         cell(&state["name"]),
         cell(&state["status"]),
-        output::table(
-            &[
-                "task",
-                "status",
-                "capability",
-                "agent",
-                "attempt",
-                "last error"
-            ],
-            &rows
-        )
+        output::task_table(state, true)
     )
 }
 

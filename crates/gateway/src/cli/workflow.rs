@@ -225,38 +225,7 @@ fn show(detail: &Value) {
     if let Some(c) = detail["summary"]["correlation_id"].as_str() {
         println!("  correlation: {c}");
     }
-    let rows: Vec<Vec<String>> = state["tasks"]
-        .as_object()
-        .map(|tasks| {
-            tasks
-                .iter()
-                .map(|(id, t)| {
-                    vec![
-                        id.clone(),
-                        cell(&t["status"]),
-                        cell(&t["spec"]["capability"]),
-                        cell(&t["attempt"]),
-                        cell(&t["assignee"]),
-                        cell(&t["last_error"]),
-                    ]
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    print!(
-        "{}",
-        output::table(
-            &[
-                "task",
-                "status",
-                "capability",
-                "attempt",
-                "agent",
-                "last error"
-            ],
-            &rows
-        )
-    );
+    print!("{}", output::task_table(state, false));
 }
 
 pub async fn state(ctx: &Ctx, args: StateArgs) -> anyhow::Result<()> {

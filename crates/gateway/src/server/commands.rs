@@ -45,8 +45,8 @@ where
         &state.in_flight,
         &caller.0,
         req,
-        &bytes.clone(),
-        command(bytes),
+        &bytes,
+        command(bytes.clone()),
     )
     .await
 }
@@ -82,14 +82,7 @@ pub async fn submit(
         span.in_scope(
             || tracing::info!(workflow_id = %submitted.workflow_id, "workflow submitted"),
         );
-        Ok((
-            StatusCode::CREATED,
-            data(SubmittedView {
-                workflow_id: submitted.workflow_id.0,
-                correlation_id: submitted.correlation_id,
-                version: submitted.version,
-            }),
-        ))
+        Ok((StatusCode::CREATED, data(SubmittedView::from(submitted))))
     })
     .await
 }
@@ -234,14 +227,7 @@ pub async fn fork(
             version: at_origin.version,
         };
         let submitted = state.node()?.fork(fork_origin, at_origin, ctx).await?;
-        Ok((
-            StatusCode::CREATED,
-            data(SubmittedView {
-                workflow_id: submitted.workflow_id.0,
-                correlation_id: submitted.correlation_id,
-                version: submitted.version,
-            }),
-        ))
+        Ok((StatusCode::CREATED, data(SubmittedView::from(submitted))))
     })
     .await
 }

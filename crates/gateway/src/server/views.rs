@@ -19,6 +19,16 @@ pub struct SubmittedView {
     pub version: u64,
 }
 
+impl From<maos_actors::Submitted> for SubmittedView {
+    fn from(s: maos_actors::Submitted) -> Self {
+        SubmittedView {
+            workflow_id: s.workflow_id.0,
+            correlation_id: s.correlation_id,
+            version: s.version,
+        }
+    }
+}
+
 /// A command applied to a workflow or agent.
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 pub struct CommandDone {

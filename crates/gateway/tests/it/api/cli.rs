@@ -110,6 +110,28 @@ pub async fn events_tail_and_projection_rebuilds_work_from_the_command_line(serv
 }
 
 pub async fn settings_come_from_maos_toml_and_logs_can_be_json(server: &Server) {
+    // A workflow only this server has: an embedded fallback (on the data
+    // dir's own store) would not list it.
+    let submitted = server
+        .call(
+            "POST",
+            "/api/v1/workflows",
+            Some(&server.token.clone()),
+            &[],
+            Some((
+                "application/yaml",
+                b"name: listed\ntasks: [{id: t, capability: nobody, instruction: x}]".to_vec(),
+            )),
+        )
+        .await;
+    assert_eq!(submitted.status, 201, "{:?}", submitted.body);
+    let id = submitted.body["data"]["workflow_id"].clone();
+    server
+        .eventually("/api/v1/workflows", |rows| {
+            rows.as_array()
+                .is_some_and(|r| r.iter().any(|w| w["workflow_id"] == id))
+        })
+        .await;
     // A settings file naming the server; the flag --url is not given.
     std::fs::write(
         server.dir.path().join("maos.toml"),
@@ -129,7 +151,14 @@ pub async fn settings_come_from_maos_toml_and_logs_can_be_json(server: &Server) 
         String::from_utf8_lossy(&out.stderr)
     );
     let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
-    assert!(listed.is_array());
+    assert!(
+        listed
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|w| w["workflow_id"] == id),
+        "the command went to the server the file names: {listed}"
+    );
     // A wrong key in the file is one line naming it.
     std::fs::write(server.dir.path().join("maos.toml"), "colour = \"blue\"\n").unwrap();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_maos"))
