@@ -6,7 +6,8 @@
 /// and generates:
 /// - `TYPES`: every type name of the category, in declaration order;
 /// - `DomainEvent` (`event_type` by exhaustive match, `to_data`);
-/// - `from_parts(type, data)` to decode a stored event;
+/// - `from_parts(type, data)` and `from_json(type, text)` to decode a
+///   stored event;
 /// - `data_schema(type)`: the JSON Schema of a type's payload;
 /// - `From<Payload>` for each variant.
 macro_rules! event_enum {
@@ -33,6 +34,20 @@ macro_rules! event_enum {
             ) -> Result<Self, $crate::DecodeError> {
                 match event_type {
                     $( $ty => <$payload as serde::Deserialize>::deserialize(data)
+                        .map(Self::$variant)
+                        .map_err(|e| $crate::DecodeError::MalformedData {
+                            event_type: event_type.to_owned(),
+                            reason: e.to_string(),
+                        }), )+
+                    other => Err($crate::DecodeError::UnknownType(other.to_owned())),
+                }
+            }
+
+            /// Decodes a stored event from its type name and data as JSON
+            /// text, without building a generic JSON tree first.
+            pub fn from_json(event_type: &str, data: &str) -> Result<Self, $crate::DecodeError> {
+                match event_type {
+                    $( $ty => serde_json::from_str::<$payload>(data)
                         .map(Self::$variant)
                         .map_err(|e| $crate::DecodeError::MalformedData {
                             event_type: event_type.to_owned(),

@@ -5,8 +5,8 @@
 use crate::db::{self, check_limit, int, text};
 use crate::{Cell, Change, Error, ReadModel};
 use chrono::{DateTime, Utc};
-use maos_domain::{EventEnvelope, TypePattern};
-use maos_store::Store;
+use maos_domain::TypePattern;
+use maos_store::{RecordedEvent, Store};
 use uuid::Uuid;
 
 /// Largest page an audit query returns.
@@ -27,7 +27,8 @@ impl ReadModel for AuditLog {
         &["maos_audit"]
     }
 
-    fn changes(&self, e: &EventEnvelope, out: &mut Vec<Change>) {
+    fn changes(&self, e: &RecordedEvent, out: &mut Vec<Change>) -> Result<(), Error> {
+        let metadata = e.decode_metadata()?;
         out.push(Change::Upsert {
             table: "maos_audit",
             key: vec![("position", Cell::Int(i64::try_from(e.position).ok()))],
@@ -37,16 +38,17 @@ impl ReadModel for AuditLog {
                 ("event_type", Cell::text(e.event_type.clone())),
                 (
                     "correlation_id",
-                    Cell::text(e.metadata.correlation_id.to_string()),
+                    Cell::text(metadata.correlation_id.to_string()),
                 ),
                 (
                     "causation_id",
-                    Cell::Text(e.metadata.causation_id.map(|c| c.to_string())),
+                    Cell::Text(metadata.causation_id.map(|c| c.to_string())),
                 ),
-                ("user_id", Cell::Text(e.metadata.user_id.clone())),
+                ("user_id", Cell::Text(metadata.user_id)),
                 ("recorded_at", Cell::int(e.timestamp.timestamp_micros())),
             ],
         });
+        Ok(())
     }
 }
 

@@ -11,8 +11,8 @@ use crate::db::{self, check_limit, int, text};
 use crate::{Cell, Change, Error, ReadModel};
 use chrono::{DateTime, Utc};
 use maos_domain::workflow::WorkflowEvent as E;
-use maos_domain::{Attempt, EventEnvelope, TaskId, WorkflowId};
-use maos_store::Store;
+use maos_domain::{Attempt, TaskId, WorkflowId};
+use maos_store::{RecordedEvent, Store};
 use std::collections::BTreeMap;
 
 /// Largest page a board query returns.
@@ -31,15 +31,16 @@ impl ReadModel for WorkflowBoard {
         &["maos_workflows", "maos_tasks", "maos_attempts"]
     }
 
-    fn changes(&self, envelope: &EventEnvelope, out: &mut Vec<Change>) {
+    fn changes(&self, envelope: &RecordedEvent, out: &mut Vec<Change>) -> Result<(), Error> {
         let Some(workflow) = envelope.stream.strip_prefix("workflow-") else {
-            return;
+            return Ok(());
         };
-        let Ok(event) = E::from_parts(&envelope.event_type, &envelope.data) else {
-            return;
+        // Events this version does not know (or cannot read) change no row.
+        let Ok(event) = E::from_json(&envelope.event_type, &envelope.data) else {
+            return Ok(());
         };
         let rows = Rows { workflow, out };
-        rows.apply(&event, envelope);
+        rows.apply(&event, envelope)
     }
 }
 
@@ -100,7 +101,7 @@ impl Rows<'_> {
         );
     }
 
-    fn apply(mut self, event: &E, envelope: &EventEnvelope) {
+    fn apply(mut self, event: &E, envelope: &RecordedEvent) -> Result<(), Error> {
         match event {
             E::Submitted(e) => {
                 self.workflow(vec![
@@ -108,7 +109,7 @@ impl Rows<'_> {
                     status("submitted"),
                     (
                         "correlation_id",
-                        Cell::text(envelope.metadata.correlation_id.to_string()),
+                        Cell::text(envelope.decode_metadata()?.correlation_id.to_string()),
                     ),
                     ("submitted_at", time(e.submitted_at)),
                 ]);
@@ -235,6 +236,7 @@ impl Rows<'_> {
             E::TaskCarriedOver(e) => self.task(&e.task_id, vec![status("completed")]),
             E::TaskProgressed(_) | E::TaskResultRejected(_) => {}
         }
+        Ok(())
     }
 }
 

@@ -76,18 +76,61 @@ impl Change {
         )
     }
 
-    /// What makes two changes writable in one bulk statement: kind, table,
-    /// columns and column types.
-    pub(crate) fn signature(&self) -> (bool, &'static str, Vec<(&'static str, bool)>) {
-        let params = self.params();
-        let (table, key, others) = self.shape();
-        let columns = key
-            .iter()
-            .chain(&others)
-            .zip(&params)
-            .map(|(name, cell)| (*name, matches!(cell, Cell::Int(_))))
-            .collect();
-        (matches!(self, Change::Upsert { .. }), table, columns)
+    /// Whether `self` and `other` can be written by one statement: same
+    /// kind, table, columns and column types.
+    pub(crate) fn same_shape(&self, other: &Change) -> bool {
+        match (self, other) {
+            (
+                Change::Upsert { table, key, set },
+                Change::Upsert {
+                    table: t,
+                    key: k,
+                    set: s,
+                },
+            ) => table == t && same_columns(key, k) && same_columns(set, s),
+            (
+                Change::Add { table, key, add },
+                Change::Add {
+                    table: t,
+                    key: k,
+                    add: a,
+                },
+            ) => {
+                table == t
+                    && same_columns(key, k)
+                    && add.len() == a.len()
+                    && add.iter().zip(a).all(|((x, _), (y, _))| x == y)
+            }
+            _ => false,
+        }
+    }
+
+    /// A hash of what [`same_shape`](Change::same_shape) compares.
+    pub(crate) fn shape_hash(&self) -> u64 {
+        use std::hash::{BuildHasher, Hash, Hasher};
+        let mut hasher = foldhash::fast::FixedState::default().build_hasher();
+        let columns = |cells: &[(&'static str, Cell)],
+                       hasher: &mut foldhash::fast::FoldHasher<'_>| {
+            for (name, cell) in cells {
+                name.hash(hasher);
+                matches!(cell, Cell::Int(_)).hash(hasher);
+            }
+        };
+        match self {
+            Change::Upsert { table, key, set } => {
+                (true, table).hash(&mut hasher);
+                columns(key, &mut hasher);
+                columns(set, &mut hasher);
+            }
+            Change::Add { table, key, add } => {
+                (false, table).hash(&mut hasher);
+                columns(key, &mut hasher);
+                for (name, _) in add {
+                    name.hash(&mut hasher);
+                }
+            }
+        }
+        hasher.finish()
     }
 
     fn shape(&self) -> (&'static str, Vec<&'static str>, Vec<&'static str>) {
@@ -126,6 +169,28 @@ impl Change {
                 .collect(),
         }
     }
+}
+
+impl Change {
+    /// [`Change::params`], consuming the change.
+    pub fn into_params(self) -> Vec<Cell> {
+        match self {
+            Change::Upsert { key, set, .. } => key.into_iter().chain(set).map(|(_, c)| c).collect(),
+            Change::Add { key, add, .. } => key
+                .into_iter()
+                .map(|(_, c)| c)
+                .chain(add.into_iter().map(|(_, n)| Cell::Int(Some(n))))
+                .collect(),
+        }
+    }
+}
+
+/// Same column names with the same types, in the same order.
+fn same_columns(a: &[(&'static str, Cell)], b: &[(&'static str, Cell)]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|((x, c), (y, d))| {
+            x == y && matches!(c, Cell::Int(_)) == matches!(d, Cell::Int(_))
+        })
 }
 
 fn names(columns: &[(&'static str, Cell)]) -> Vec<&'static str> {

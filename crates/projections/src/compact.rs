@@ -5,41 +5,83 @@
 //! column (a later value wins), additions to one row sum. A row that gets
 //! both an upsert and an addition in one batch keeps them apart, in order.
 
-use crate::{Cell, Change};
-use std::collections::HashMap;
+use crate::Change;
+use foldhash::HashMap;
+use foldhash::fast::FixedState;
+use std::hash::BuildHasher;
 
-/// The changes of a batch, one per row where they can merge, in the order
-/// each row was first changed.
-pub(crate) fn compact(changes: Vec<Change>) -> Vec<Change> {
-    let mut out: Vec<Change> = Vec::with_capacity(changes.len());
-    // (kind, table, key) -> index in `out`.
-    let mut index: HashMap<(bool, &'static str, Vec<Cell>), usize> = HashMap::new();
+/// A batch's changes after merging.
+#[derive(Debug, Default)]
+pub(crate) struct Compacted {
+    /// One change per row where they could merge, in the order each row
+    /// was first changed.
+    pub changes: Vec<Change>,
+    /// Some row still has more than one change (an upsert and an
+    /// addition): the changes must be written in this order, not regrouped.
+    pub ordered: bool,
+}
+
+/// Merges a batch's changes per row.
+pub(crate) fn compact(changes: Vec<Change>) -> Compacted {
+    let mut out = Compacted {
+        changes: Vec::with_capacity(changes.len()),
+        ordered: false,
+    };
+    // Hash of (kind, table, key) -> index in `out.changes`; a hit is checked
+    // against the change there, so the keys are never cloned.
+    let mut index: HashMap<u64, usize> = HashMap::default();
+    index.reserve(changes.len());
     for change in changes {
-        let slot: (bool, &'static str, Vec<Cell>) = match &change {
-            Change::Upsert { table, key, .. } => {
-                (true, *table, key.iter().map(|(_, c)| c.clone()).collect())
+        let slot = row_hash(&change, true);
+        let other_kind = row_hash(&change, false);
+        if let Some(&i) = index.get(&other_kind) {
+            if same_row(&out.changes[i], &change, false) {
+                // Both kinds on one row: keep order, stop merging this row.
+                index.remove(&other_kind);
+                index.remove(&slot);
+                out.ordered = true;
+                out.changes.push(change);
+                continue;
             }
-            Change::Add { table, key, .. } => {
-                (false, *table, key.iter().map(|(_, c)| c.clone()).collect())
-            }
-        };
-        let other_kind = (!slot.0, slot.1, slot.2.clone());
-        if index.contains_key(&other_kind) {
-            // Both kinds on one row: keep order, stop merging this row.
-            index.remove(&other_kind);
-            index.remove(&slot);
-            out.push(change);
-            continue;
         }
         match index.get(&slot) {
-            Some(&i) => merge(&mut out[i], change),
+            Some(&i) if same_row(&out.changes[i], &change, true) => {
+                merge(&mut out.changes[i], change)
+            }
+            Some(_) => {
+                // Two rows with one hash: keep both, in order.
+                out.ordered = true;
+                out.changes.push(change);
+            }
             None => {
-                index.insert(slot, out.len());
-                out.push(change);
+                index.insert(slot, out.changes.len());
+                out.changes.push(change);
             }
         }
     }
     out
+}
+
+/// The row a change touches, and its kind (or the other kind, with
+/// `same_kind` false).
+fn row_hash(change: &Change, same_kind: bool) -> u64 {
+    let (upsert, table, key) = parts(change);
+    FixedState::default().hash_one((upsert == same_kind, table, key))
+}
+
+/// Whether `a` and `b` touch the same row, with the same kind of change
+/// (`same_kind`) or different ones.
+fn same_row(a: &Change, b: &Change, same_kind: bool) -> bool {
+    let (a_upsert, a_table, a_key) = parts(a);
+    let (b_upsert, b_table, b_key) = parts(b);
+    (a_upsert == b_upsert) == same_kind && a_table == b_table && a_key == b_key
+}
+
+fn parts(change: &Change) -> (bool, &'static str, &[(&'static str, crate::Cell)]) {
+    match change {
+        Change::Upsert { table, key, .. } => (true, table, key),
+        Change::Add { table, key, .. } => (false, table, key),
+    }
 }
 
 fn merge(into: &mut Change, from: Change) {
@@ -68,6 +110,7 @@ fn merge(into: &mut Change, from: Change) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::Cell;
 
     fn upsert(key: &str, set: Vec<(&'static str, Cell)>) -> Change {
         Change::Upsert {
@@ -97,8 +140,9 @@ mod tests {
                 add: vec![("n", 2), ("m", 1)],
             },
         ]);
+        assert!(!out.ordered);
         assert_eq!(
-            out,
+            out.changes,
             vec![
                 upsert(
                     "a",

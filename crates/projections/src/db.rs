@@ -14,7 +14,7 @@ pub async fn fetch(store: &Store, sql: String, params: Vec<Cell>) -> Result<Vec<
         Store::Sqlite(sqlite) => {
             let rows = sqlite
                 .read(move |c| {
-                    let params: Vec<Box<dyn rusqlite::ToSql>> =
+                    let params: Vec<rusqlite::types::Value> =
                         params.into_iter().map(crate::sink::sqlite_value).collect();
                     let mut statement = c.prepare_cached(&sql)?;
                     let columns = statement.column_count();
@@ -49,7 +49,7 @@ pub async fn execute(store: &Store, sql: String, params: Vec<Cell>) -> Result<u6
         Store::Sqlite(sqlite) => {
             let affected = sqlite
                 .write(move |c| {
-                    let params: Vec<Box<dyn rusqlite::ToSql>> =
+                    let params: Vec<rusqlite::types::Value> =
                         params.into_iter().map(crate::sink::sqlite_value).collect();
                     let n = c
                         .prepare_cached(&sql)?

@@ -16,6 +16,10 @@ pub enum Error {
     /// The domain refused the command (e.g. a fork of a fork's own id).
     #[error(transparent)]
     Refused(#[from] maos_domain::Error),
+    /// A read or write running beside the caller stopped before it
+    /// answered (it panicked, or the runtime is shutting down).
+    #[error("a task stopped before it answered: {0}")]
+    TaskStopped(String),
     /// A query that can't be answered as asked.
     #[error("invalid query: {0}")]
     InvalidQuery(String),

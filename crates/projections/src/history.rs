@@ -10,13 +10,13 @@ use crate::Error;
 use crate::db::check_limit;
 use chrono::{DateTime, Utc};
 use maos_domain::workflow::{self, ForkOrigin, WorkflowCommand, WorkflowEvent, WorkflowState};
-use maos_domain::{EventEnvelope, Metadata, WorkflowId};
-use maos_store::{EventStore, ExpectedVersion, NewEvent};
+use maos_domain::{Metadata, WorkflowId};
+use maos_store::{EventStore, ExpectedVersion, NewEvent, RecordedEvent};
 
 /// Most checkpoints listed per page.
 pub const MAX_PAGE: usize = 1_000;
 /// Events read per page while folding.
-const FOLD_PAGE: usize = 1_000;
+const FOLD_PAGE: usize = 2_000;
 
 /// A point in a workflow's history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -30,7 +30,7 @@ pub enum AsOf {
 }
 
 impl AsOf {
-    fn includes(&self, event: &EventEnvelope) -> bool {
+    fn includes(&self, event: &RecordedEvent) -> bool {
         match *self {
             AsOf::Version(v) => event.version <= v,
             AsOf::Position(p) => event.position <= p,
@@ -71,32 +71,44 @@ pub async fn checkpoints(
 }
 
 /// The workflow's state as of `as_of`; `None` if it had no events by then.
+/// The next page is read while the current one is folded.
 pub async fn state_as_of(
     store: &impl EventStore,
     workflow: WorkflowId,
     as_of: AsOf,
 ) -> Result<Option<WorkflowState>, Error> {
     let stream = workflow.stream();
+    let read_page = |after: u64| {
+        let store = store.clone();
+        let stream = stream.clone();
+        tokio::spawn(async move { store.read_stream_recorded(&stream, after, FOLD_PAGE).await })
+    };
     let mut state = WorkflowState::default();
-    let mut after = 0;
+    let mut next = read_page(0);
     'pages: loop {
-        let page = store.read_stream(&stream, after, FOLD_PAGE).await?;
-        if page.is_empty() {
-            break;
+        let page = next
+            .await
+            .map_err(|e| Error::TaskStopped(format!("reading {stream}: {e}")))??;
+        let Some(last) = page.last() else { break };
+        if page.len() < FOLD_PAGE || !as_of.includes(last) {
+            // This page is the last one needed; nothing to read ahead.
+            next = tokio::spawn(async { Ok(Vec::new()) });
+        } else {
+            next = read_page(last.version);
         }
-        for envelope in &page {
-            if !as_of.includes(envelope) {
+        for recorded in &page {
+            if !as_of.includes(recorded) {
+                next.abort();
                 break 'pages;
             }
             let event =
-                WorkflowEvent::from_parts(&envelope.event_type, &envelope.data).map_err(|e| {
+                WorkflowEvent::from_json(&recorded.event_type, &recorded.data).map_err(|e| {
                     Error::Corrupt {
-                        position: envelope.position,
+                        position: recorded.position,
                         reason: e.to_string(),
                     }
                 })?;
             state = workflow::evolve(state, &event);
-            after = envelope.version;
         }
     }
     Ok((state.version > 0).then_some(state))

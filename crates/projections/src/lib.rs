@@ -19,6 +19,7 @@ pub mod db;
 mod error;
 pub mod history;
 mod projector;
+pub mod replay;
 mod sink;
 
 pub use change::{Cell, Change};

@@ -3,9 +3,8 @@
 //! (catch-up, then live) and writing rows and checkpoint in one transaction.
 //! A failure is retried with back-off and stops only this projector.
 
-use crate::{Change, Error, sink};
-use maos_domain::EventEnvelope;
-use maos_store::{EventStore, Store};
+use crate::{Change, Error, replay, sink};
+use maos_store::{EventStore, RecordedEvent, Store};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -16,8 +15,9 @@ pub trait ReadModel: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// The tables it owns (emptied by a rebuild).
     fn tables(&self) -> &'static [&'static str];
-    /// The row changes one event causes.
-    fn changes(&self, event: &EventEnvelope, out: &mut Vec<Change>);
+    /// The row changes one event causes; an error for an event that does
+    /// not decode (the batch is retried; nothing of it is written).
+    fn changes(&self, event: &RecordedEvent, out: &mut Vec<Change>) -> Result<(), Error>;
 }
 
 /// How a projector batches and backs off.
@@ -90,7 +90,7 @@ impl<M: ReadModel> Projector<M> {
 
     /// `projection.<name>`.
     pub fn checkpoint_name(&self) -> String {
-        format!("projection.{}", self.model.name())
+        checkpoint_name(self.model.name())
     }
 
     pub fn status(&self) -> watch::Receiver<ProjectorStatus> {
@@ -108,11 +108,15 @@ impl<M: ReadModel> Projector<M> {
     pub async fn run(self) {
         let mut attempts = 0;
         let checkpoint = loop {
-            match self.store.load_checkpoint(&self.checkpoint_name()).await {
+            let started = async {
+                sink::restore_indexes(&self.store, self.model.tables()).await?;
+                Ok::<_, Error>(self.store.load_checkpoint(&self.checkpoint_name()).await?)
+            };
+            match started.await {
                 Ok(position) => break position,
                 Err(error) => {
                     attempts += 1;
-                    self.failed(&error.into(), attempts).await;
+                    self.failed(&error, attempts).await;
                 }
             }
         };
@@ -121,7 +125,7 @@ impl<M: ReadModel> Projector<M> {
         let mut subscription = self.store.subscribe(checkpoint);
         loop {
             let mut batch = Vec::new();
-            match subscription.next().await {
+            match subscription.next_recorded().await {
                 Ok(first) => batch.push(first),
                 Err(error) => {
                     attempts += 1;
@@ -130,7 +134,7 @@ impl<M: ReadModel> Projector<M> {
                 }
             }
             while batch.len() < self.config.batch_size {
-                match subscription.try_next().await {
+                match subscription.try_next_recorded().await {
                     Ok(Some(event)) => batch.push(event),
                     Ok(None) | Err(_) => break,
                 }
@@ -168,66 +172,35 @@ impl<M: ReadModel> Projector<M> {
 
     /// Applies everything committed up to now, in batches; returns the new
     /// checkpoint. `progress(done, total)` follows along.
-    pub async fn catch_up(&self, mut progress: impl FnMut(u64, u64)) -> Result<u64, Error> {
-        let mut checkpoint = self.store.load_checkpoint(&self.checkpoint_name()).await?;
-        let head = self.store.head_position().await?;
-        let start = checkpoint;
-        progress(0, head.saturating_sub(start));
-        loop {
-            let batch = self
-                .store
-                .read_all(checkpoint, self.config.batch_size)
-                .await?;
-            if batch.is_empty() {
-                return Ok(checkpoint);
-            }
-            checkpoint = match self.apply(checkpoint, &batch).await? {
-                Applied::Yes(to) => to,
-                Applied::CheckpointMoved => {
-                    self.store.load_checkpoint(&self.checkpoint_name()).await?
-                }
-            };
-            progress(
-                checkpoint.min(head).saturating_sub(start),
-                head.saturating_sub(start),
-            );
-        }
+    pub async fn catch_up(&self, progress: impl FnMut(u64, u64)) -> Result<u64, Error> {
+        sink::restore_indexes(&self.store, self.model.tables()).await?;
+        let model: &dyn ReadModel = &*self.model;
+        let to = replay::replay(&self.store, &[model], self.config.batch_size, progress).await?;
+        self.set(ProjectorState::Running, to);
+        Ok(to)
     }
 
-    /// Drops the model's rows and checkpoint, then replays the whole log.
-    /// The live projector of this model must not run meanwhile.
+    /// Drops the model's rows and checkpoint, then replays the whole log
+    /// ([`replay::rebuild`] with this model alone).
     pub async fn rebuild(&self, progress: impl FnMut(u64, u64)) -> Result<u64, Error> {
-        sink::reset(&self.store, &self.checkpoint_name(), self.model.tables()).await?;
         self.set(ProjectorState::Running, 0);
-        self.catch_up(progress).await
+        let model: &dyn ReadModel = &*self.model;
+        let to = replay::rebuild(&self.store, &[model], progress).await?;
+        self.set(ProjectorState::Running, to);
+        Ok(to)
     }
 
     /// Writes one batch's changes and moves the checkpoint from `from` to
     /// the batch's last position, in one transaction, if nothing moved it
     /// meanwhile.
-    async fn apply(&self, from: u64, batch: &[EventEnvelope]) -> Result<Applied, Error> {
+    async fn apply(&self, from: u64, batch: &[RecordedEvent]) -> Result<Applied, Error> {
         let Some(last) = batch.last().map(|e| e.position) else {
             return Ok(Applied::Yes(from));
         };
         let mut changes = Vec::new();
-        for event in batch {
-            let model = &self.model;
-            let caught = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                let mut out = Vec::new();
-                model.changes(event, &mut out);
-                out
-            }));
-            match caught {
-                Ok(out) => changes.extend(out),
-                Err(_) => {
-                    return Err(Error::ModelPanicked {
-                        model: self.model.name(),
-                        position: event.position,
-                    });
-                }
-            }
-        }
-        if !sink::commit(&self.store, &self.checkpoint_name(), changes, from, last).await? {
+        model_changes(&*self.model, batch.iter(), &mut changes)?;
+        let moves = [(self.checkpoint_name(), from)];
+        if !sink::commit(&self.store, &moves, changes, last).await? {
             return Ok(Applied::CheckpointMoved);
         }
         self.set(ProjectorState::Running, last);
@@ -259,4 +232,32 @@ impl<M: ReadModel> Projector<M> {
             checkpoint,
         });
     }
+}
+
+/// The checkpoint of read model `model`: `projection.<model>`.
+pub(crate) fn checkpoint_name(model: &str) -> String {
+    format!("projection.{model}")
+}
+
+/// Appends the changes `events` cause in `model` to `out`; a panic in the
+/// model is an error, not a crash.
+pub(crate) fn model_changes<'a>(
+    model: &dyn ReadModel,
+    events: impl Iterator<Item = &'a RecordedEvent>,
+    out: &mut Vec<Change>,
+) -> Result<(), Error> {
+    for event in events {
+        let caught =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| model.changes(event, out)));
+        match caught {
+            Ok(result) => result?,
+            Err(_) => {
+                return Err(Error::ModelPanicked {
+                    model: model.name(),
+                    position: event.position,
+                });
+            }
+        }
+    }
+    Ok(())
 }

@@ -1,6 +1,7 @@
 //! Writes a projector's changes and its new checkpoint in one transaction,
 //! on whichever backend the store runs on; and resets a read model.
 
+use crate::compact::Compacted;
 use crate::{Cell, Change, Error};
 use maos_store::Store;
 use rusqlite::OptionalExtension;
@@ -18,157 +19,290 @@ const SQLITE_CHECKPOINT: &str = "INSERT INTO maos_checkpoints (name, position, u
 const POSTGRES_CHECKPOINT: &str = "INSERT INTO maos_checkpoints (name, position, updated_at) VALUES ($1, $2, now()) \
      ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at";
 
-/// Writes `changes` and moves checkpoint `name` from `from` to `to`,
-/// atomically — but only if the checkpoint is still at `from` inside the
-/// transaction. Returns whether it applied: `false` means another run of
-/// this projector moved the checkpoint first (nothing was written).
+/// A table's secondary indexes (not those behind its primary key or a
+/// unique constraint) with their definitions.
+const SQLITE_INDEXES: &str = "SELECT name, sql FROM sqlite_master \
+     WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL ORDER BY name";
+const POSTGRES_INDEXES: &str = "SELECT i.indexname::text, i.indexdef FROM pg_indexes i \
+     WHERE i.schemaname = current_schema() AND i.tablename = $1 \
+     AND NOT EXISTS (SELECT 1 FROM pg_constraint c \
+         WHERE c.conindid = format('%I.%I', i.schemaname, i.indexname)::regclass) \
+     ORDER BY i.indexname";
+const DEFER_INDEX: &str =
+    "INSERT INTO maos_deferred_indexes (name, table_name, definition) VALUES ($1, $2, $3)";
+const DEFERRED_INDEXES: &str =
+    "SELECT name, definition FROM maos_deferred_indexes WHERE table_name = $1 ORDER BY name";
+const UNDEFER_INDEX: &str = "DELETE FROM maos_deferred_indexes WHERE name = $1";
+
+/// Writes `changes` and moves each checkpoint of `moves` from its position
+/// there to `to`, atomically — but only if every one of them is still at
+/// that position inside the transaction. Returns whether it applied:
+/// `false` means another run moved one of them first (nothing was written).
 pub(crate) async fn commit(
     store: &Store,
-    name: &str,
+    moves: &[(String, u64)],
     changes: Vec<Change>,
-    from: u64,
     to: u64,
 ) -> Result<bool, Error> {
-    let from = i64::try_from(from).unwrap_or(i64::MAX);
     let to = i64::try_from(to).unwrap_or(i64::MAX);
+    // One order for everyone, so two runs locking the same rows can't
+    // deadlock.
+    let mut moves: Vec<(String, i64)> = moves
+        .iter()
+        .map(|(name, from)| (name.clone(), i64::try_from(*from).unwrap_or(i64::MAX)))
+        .collect();
+    moves.sort();
+    let compacted = crate::compact::compact(changes);
     match store {
         Store::Sqlite(sqlite) => {
-            let name = name.to_owned();
+            // Everything but the database calls happens here, not on the
+            // writer thread that every append waits for.
+            let statements = sqlite_statements(compacted);
             let applied = sqlite
                 .write(move |c| {
-                    let current: i64 = c
-                        .prepare_cached(SQLITE_CURRENT)?
-                        .query_row([&name], |r| r.get(0))
-                        .optional()?
-                        .unwrap_or(0);
-                    if current != from {
-                        return Ok(false);
+                    for (name, from) in &moves {
+                        let current: i64 = c
+                            .prepare_cached(SQLITE_CURRENT)?
+                            .query_row([name], |r| r.get(0))
+                            .optional()?
+                            .unwrap_or(0);
+                        if current != *from {
+                            return Ok(None);
+                        }
                     }
-                    for change in &crate::compact::compact(changes) {
-                        let params: Vec<Box<dyn rusqlite::ToSql>> =
-                            change.params().into_iter().map(sqlite_value).collect();
-                        c.prepare_cached(&change.sql())?
-                            .execute(rusqlite::params_from_iter(params.iter()))?;
+                    for (sql, rows) in &statements {
+                        let mut statement = c.prepare_cached(sql)?;
+                        for row in rows {
+                            statement.execute(rusqlite::params_from_iter(row))?;
+                        }
                     }
                     let now = chrono::Utc::now().timestamp_micros();
-                    c.prepare_cached(SQLITE_CHECKPOINT)?
-                        .execute(rusqlite::params![name, to, now])?;
-                    Ok(true)
+                    for (name, _) in &moves {
+                        c.prepare_cached(SQLITE_CHECKPOINT)?
+                            .execute(rusqlite::params![name, to, now])?;
+                    }
+                    // Handed back to be freed here, not on the writer thread.
+                    Ok(Some(statements))
                 })
                 .await?;
-            Ok(applied)
+            Ok(applied.is_some())
         }
         Store::Postgres(postgres) => {
             let mut tx = postgres.pool().begin().await?;
-            // The row lock serializes concurrent runs of this projector.
-            sqlx::query(POSTGRES_CLAIM)
-                .bind(name)
-                .execute(&mut *tx)
-                .await?;
-            let current: i64 = sqlx::query_scalar(POSTGRES_LOCK)
-                .bind(name)
-                .fetch_one(&mut *tx)
-                .await?;
-            if current != from {
-                return Ok(false);
+            for (name, from) in &moves {
+                // The row lock serializes concurrent runs of this projector.
+                sqlx::query(POSTGRES_CLAIM)
+                    .bind(name)
+                    .execute(&mut *tx)
+                    .await?;
+                let current: i64 = sqlx::query_scalar(POSTGRES_LOCK)
+                    .bind(name)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if current != *from {
+                    return Ok(false);
+                }
             }
-            write_postgres(&mut tx, crate::compact::compact(changes)).await?;
-            sqlx::query(POSTGRES_CHECKPOINT)
-                .bind(name)
-                .bind(to)
-                .execute(&mut *tx)
-                .await?;
+            write_postgres(&mut tx, compacted).await?;
+            for (name, _) in &moves {
+                sqlx::query(POSTGRES_CHECKPOINT)
+                    .bind(name)
+                    .bind(to)
+                    .execute(&mut *tx)
+                    .await?;
+            }
             tx.commit().await?;
             Ok(true)
         }
     }
 }
 
-/// Empties `tables` and removes checkpoint `name`, atomically.
+/// Empties `tables`, removes the checkpoints `names` and sets the tables'
+/// secondary indexes aside (see [`restore_indexes`]), atomically.
 pub(crate) async fn reset(
     store: &Store,
-    name: &str,
-    tables: &'static [&'static str],
+    names: &[String],
+    tables: &[&'static str],
 ) -> Result<(), Error> {
+    let names = names.to_vec();
+    let tables = tables.to_vec();
     match store {
         Store::Sqlite(sqlite) => {
-            let name = name.to_owned();
             sqlite
                 .write(move |c| {
-                    for table in tables {
+                    for table in &tables {
                         c.execute(&format!("DELETE FROM {table}"), [])?;
+                        let indexes: Vec<(String, String)> = c
+                            .prepare_cached(SQLITE_INDEXES)?
+                            .query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?
+                            .collect::<Result<_, _>>()?;
+                        for (index, definition) in indexes {
+                            c.prepare_cached(DEFER_INDEX)?
+                                .execute((&index, table, &definition))?;
+                            c.execute(&format!("DROP INDEX \"{index}\""), [])?;
+                        }
                     }
-                    c.execute("DELETE FROM maos_checkpoints WHERE name = $1", [name])?;
+                    for name in &names {
+                        c.execute("DELETE FROM maos_checkpoints WHERE name = $1", [name])?;
+                    }
                     Ok(())
                 })
                 .await?;
         }
         Store::Postgres(postgres) => {
             let mut tx = postgres.pool().begin().await?;
-            for table in tables {
-                sqlx::query(sqlx::AssertSqlSafe(format!("DELETE FROM {table}")))
+            for table in &tables {
+                sqlx::query(sqlx::AssertSqlSafe(format!("TRUNCATE {table}")))
+                    .execute(&mut *tx)
+                    .await?;
+                let indexes: Vec<(String, String)> = sqlx::query_as(POSTGRES_INDEXES)
+                    .bind(table)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                for (index, definition) in indexes {
+                    sqlx::query(DEFER_INDEX)
+                        .bind(&index)
+                        .bind(table)
+                        .bind(&definition)
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX \"{index}\"")))
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            for name in &names {
+                sqlx::query("DELETE FROM maos_checkpoints WHERE name = $1")
+                    .bind(name)
                     .execute(&mut *tx)
                     .await?;
             }
-            sqlx::query("DELETE FROM maos_checkpoints WHERE name = $1")
-                .bind(name)
-                .execute(&mut *tx)
-                .await?;
             tx.commit().await?;
         }
     }
     Ok(())
 }
 
-/// Writes compacted changes: each group of same-shaped rows as one bulk
-/// statement; in order, one by one, if a row has both kinds of change.
-async fn write_postgres(tx: &mut PgConnection, changes: Vec<Change>) -> Result<(), Error> {
-    let mut rows = std::collections::HashSet::new();
-    let mixed = changes.iter().any(|c| {
-        let (table, key) = match c {
-            Change::Upsert { table, key, .. } | Change::Add { table, key, .. } => (table, key),
-        };
-        !rows.insert((*table, key.clone()))
-    });
-    if mixed {
-        for change in &changes {
-            execute_postgres(&mut *tx, change).await?;
+/// Makes again the indexes of `tables` that a rebuild set aside, in one
+/// transaction. Nothing to do (one query) when none are.
+pub(crate) async fn restore_indexes(store: &Store, tables: &[&'static str]) -> Result<(), Error> {
+    let tables = tables.to_vec();
+    match store {
+        Store::Sqlite(sqlite) => {
+            sqlite
+                .write(move |c| {
+                    for table in &tables {
+                        let deferred: Vec<(String, String)> = c
+                            .prepare_cached(DEFERRED_INDEXES)?
+                            .query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?
+                            .collect::<Result<_, _>>()?;
+                        for (index, definition) in deferred {
+                            c.execute(&definition, [])?;
+                            c.prepare_cached(UNDEFER_INDEX)?.execute([&index])?;
+                        }
+                    }
+                    Ok(())
+                })
+                .await?;
         }
-        return Ok(());
+        Store::Postgres(postgres) => {
+            let mut tx = postgres.pool().begin().await?;
+            for table in &tables {
+                let deferred: Vec<(String, String)> = sqlx::query_as(DEFERRED_INDEXES)
+                    .bind(table)
+                    .fetch_all(&mut *tx)
+                    .await?;
+                for (index, definition) in deferred {
+                    sqlx::query(sqlx::AssertSqlSafe(definition))
+                        .execute(&mut *tx)
+                        .await?;
+                    sqlx::query(UNDEFER_INDEX)
+                        .bind(&index)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+            }
+            tx.commit().await?;
+        }
     }
+    Ok(())
+}
+
+/// Same-shaped changes, to be written with one statement: all of them
+/// where no row has two changes, else runs of consecutive ones (in order).
+fn groups(compacted: Compacted) -> Vec<Vec<Change>> {
     let mut groups: Vec<Vec<Change>> = Vec::new();
-    let mut by_signature: std::collections::HashMap<_, usize> = std::collections::HashMap::new();
-    for change in changes {
-        let signature = change.signature();
-        match by_signature.get(&signature) {
-            Some(&i) => groups[i].push(change),
+    if compacted.ordered {
+        for change in compacted.changes {
+            match groups.last_mut() {
+                Some(run) if run[0].same_shape(&change) => run.push(change),
+                _ => groups.push(vec![change]),
+            }
+        }
+        return groups;
+    }
+    let mut by_shape: foldhash::HashMap<u64, usize> = foldhash::HashMap::default();
+    for change in compacted.changes {
+        let shape = change.shape_hash();
+        match by_shape.get(&shape) {
+            Some(&i) if groups[i][0].same_shape(&change) => groups[i].push(change),
+            // Two shapes with one hash: this one gets a group of its own.
+            Some(_) => groups.push(vec![change]),
             None => {
-                by_signature.insert(signature, groups.len());
+                by_shape.insert(shape, groups.len());
                 groups.push(vec![change]);
             }
         }
     }
-    for group in groups {
+    groups
+}
+
+/// Each group's statement and its rows' parameters, ready for the writer.
+type SqliteStatements = Vec<(String, Vec<Vec<rusqlite::types::Value>>)>;
+
+fn sqlite_statements(compacted: Compacted) -> SqliteStatements {
+    groups(compacted)
+        .into_iter()
+        .map(|group| {
+            let sql = group[0].sql();
+            let rows = group
+                .into_iter()
+                .map(|change| change.into_params().into_iter().map(sqlite_value).collect())
+                .collect();
+            (sql, rows)
+        })
+        .collect()
+}
+
+/// Writes compacted changes: each group of same-shaped rows as one bulk
+/// statement.
+async fn write_postgres(tx: &mut PgConnection, compacted: Compacted) -> Result<(), Error> {
+    for group in groups(compacted) {
         if group.len() == 1 {
             execute_postgres(&mut *tx, &group[0]).await?;
             continue;
         }
         let mut query = sqlx::query(sqlx::AssertSqlSafe(group[0].bulk_sql_postgres()));
         let columns = group[0].params().len();
-        for column in 0..columns {
-            let cells: Vec<Cell> = group.iter().map(|c| c.params()[column].clone()).collect();
-            query = match cells[0] {
+        let mut cells: Vec<Vec<Cell>> = vec![Vec::with_capacity(group.len()); columns];
+        for change in group {
+            for (column, cell) in change.into_params().into_iter().enumerate() {
+                cells[column].push(cell);
+            }
+        }
+        for column in cells {
+            query = match column[0] {
                 Cell::Int(_) => query.bind(
-                    cells
-                        .iter()
+                    column
+                        .into_iter()
                         .map(|c| match c {
-                            Cell::Int(v) => *v,
+                            Cell::Int(v) => v,
                             Cell::Text(_) => None,
                         })
                         .collect::<Vec<Option<i64>>>(),
                 ),
                 Cell::Text(_) => query.bind(
-                    cells
+                    column
                         .into_iter()
                         .map(|c| match c {
                             Cell::Text(v) => v,
@@ -195,9 +329,11 @@ async fn execute_postgres(tx: &mut PgConnection, change: &Change) -> Result<(), 
     Ok(())
 }
 
-pub(crate) fn sqlite_value(cell: Cell) -> Box<dyn rusqlite::ToSql> {
+pub(crate) fn sqlite_value(cell: Cell) -> rusqlite::types::Value {
+    use rusqlite::types::Value;
     match cell {
-        Cell::Int(v) => Box::new(v),
-        Cell::Text(v) => Box::new(v),
+        Cell::Int(Some(v)) => Value::Integer(v),
+        Cell::Text(Some(v)) => Value::Text(v),
+        Cell::Int(None) | Cell::Text(None) => Value::Null,
     }
 }

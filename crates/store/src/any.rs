@@ -3,7 +3,7 @@
 
 use crate::postgres::PostgresStore;
 use crate::sqlite::SqliteStore;
-use crate::{AppendResult, Error, EventEnvelope, EventStore, ExpectedVersion, NewEvent, Snapshot};
+use crate::{AppendResult, Error, EventStore, ExpectedVersion, NewEvent, RecordedEvent, Snapshot};
 use tokio::sync::watch;
 
 /// An event store on whichever backend its URL names.
@@ -67,21 +67,21 @@ impl EventStore for Store {
         delegate!(self, s => s.append(stream, expected, events).await)
     }
 
-    async fn read_stream(
+    async fn read_stream_recorded(
         &self,
         stream: &str,
         after_version: u64,
         limit: usize,
-    ) -> Result<Vec<EventEnvelope>, Error> {
-        delegate!(self, s => s.read_stream(stream, after_version, limit).await)
+    ) -> Result<Vec<RecordedEvent>, Error> {
+        delegate!(self, s => s.read_stream_recorded(stream, after_version, limit).await)
     }
 
-    async fn read_all(
+    async fn read_all_recorded(
         &self,
         after_position: u64,
         limit: usize,
-    ) -> Result<Vec<EventEnvelope>, Error> {
-        delegate!(self, s => s.read_all(after_position, limit).await)
+    ) -> Result<Vec<RecordedEvent>, Error> {
+        delegate!(self, s => s.read_all_recorded(after_position, limit).await)
     }
 
     async fn head_position(&self) -> Result<u64, Error> {

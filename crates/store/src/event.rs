@@ -1,7 +1,8 @@
 //! What goes into the store and what comes back.
 
+use crate::Error;
 use chrono::{DateTime, Utc};
-use maos_domain::{DomainEvent, Metadata};
+use maos_domain::{DomainEvent, EventEnvelope, Metadata};
 use serde_json::Value;
 use std::fmt;
 use uuid::Uuid;
@@ -117,4 +118,64 @@ pub struct Snapshot {
 pub(crate) fn now_micros() -> DateTime<Utc> {
     let now = Utc::now();
     DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
+}
+
+/// An event as the log holds it, its payload and metadata still JSON text.
+/// Readers that decode the payload into their own types (folds, read
+/// models) read these and skip building a generic JSON tree;
+/// [`into_envelope`](RecordedEvent::into_envelope) gives the envelope.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedEvent {
+    pub id: Uuid,
+    pub event_type: String,
+    pub stream: String,
+    pub version: u64,
+    pub position: u64,
+    pub timestamp: DateTime<Utc>,
+    pub source: String,
+    /// The payload: a JSON object, as text.
+    pub data: String,
+    /// The [`Metadata`], as JSON text.
+    pub metadata: String,
+}
+
+impl RecordedEvent {
+    /// The metadata, decoded.
+    pub fn decode_metadata(&self) -> Result<Metadata, Error> {
+        serde_json::from_str(&self.metadata).map_err(|e| self.corrupt("metadata", &e))
+    }
+
+    /// The envelope, payload and metadata decoded.
+    pub fn into_envelope(self) -> Result<EventEnvelope, Error> {
+        let parts = self.decode_parts()?;
+        Ok(self.with_parts(parts))
+    }
+
+    /// Payload and metadata decoded, leaving `self` as it is on an error.
+    pub(crate) fn decode_parts(&self) -> Result<(Value, Metadata), Error> {
+        let data = serde_json::from_str(&self.data).map_err(|e| self.corrupt("data", &e))?;
+        Ok((data, self.decode_metadata()?))
+    }
+
+    /// The envelope from this event and its decoded parts.
+    pub(crate) fn with_parts(self, (data, metadata): (Value, Metadata)) -> EventEnvelope {
+        EventEnvelope {
+            id: self.id,
+            event_type: self.event_type,
+            stream: self.stream,
+            version: self.version,
+            position: self.position,
+            timestamp: self.timestamp,
+            source: self.source,
+            data,
+            metadata,
+        }
+    }
+
+    fn corrupt(&self, part: &str, error: &serde_json::Error) -> Error {
+        Error::Corrupt {
+            position: self.position,
+            reason: format!("{part}: {error}"),
+        }
+    }
 }

@@ -46,7 +46,7 @@ mod validate;
 pub use any::Store;
 pub use backoff::backoff;
 pub use error::Error;
-pub use event::{AppendResult, ExpectedVersion, NewEvent, Snapshot};
+pub use event::{AppendResult, ExpectedVersion, NewEvent, RecordedEvent, Snapshot};
 pub use maos_domain::EventEnvelope;
 pub use subscription::Subscription;
 
@@ -95,21 +95,42 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<AppendResult, Error>> + Send;
 
     /// Up to `limit` events of `stream` with a version above `after_version`,
-    /// in version order.
+    /// in version order, payloads as stored.
+    fn read_stream_recorded(
+        &self,
+        stream: &str,
+        after_version: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<RecordedEvent>, Error>> + Send;
+
+    /// Up to `limit` events of the global log with a position above
+    /// `after_position`, in position order, payloads as stored.
+    fn read_all_recorded(
+        &self,
+        after_position: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<RecordedEvent>, Error>> + Send;
+
+    /// [`read_stream_recorded`](EventStore::read_stream_recorded), decoded.
     fn read_stream(
         &self,
         stream: &str,
         after_version: u64,
         limit: usize,
-    ) -> impl Future<Output = Result<Vec<EventEnvelope>, Error>> + Send;
+    ) -> impl Future<Output = Result<Vec<EventEnvelope>, Error>> + Send {
+        let recorded = self.read_stream_recorded(stream, after_version, limit);
+        async move { decode_all(recorded.await?) }
+    }
 
-    /// Up to `limit` events of the global log with a position above
-    /// `after_position`, in position order.
+    /// [`read_all_recorded`](EventStore::read_all_recorded), decoded.
     fn read_all(
         &self,
         after_position: u64,
         limit: usize,
-    ) -> impl Future<Output = Result<Vec<EventEnvelope>, Error>> + Send;
+    ) -> impl Future<Output = Result<Vec<EventEnvelope>, Error>> + Send {
+        let recorded = self.read_all_recorded(after_position, limit);
+        async move { decode_all(recorded.await?) }
+    }
 
     /// The position of the last committed event (0 for an empty store).
     fn head_position(&self) -> impl Future<Output = Result<u64, Error>> + Send;
@@ -148,4 +169,11 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     fn subscribe(&self, after_position: u64) -> Subscription<Self> {
         Subscription::new(self.clone(), after_position)
     }
+}
+
+fn decode_all(recorded: Vec<RecordedEvent>) -> Result<Vec<EventEnvelope>, Error> {
+    recorded
+        .into_iter()
+        .map(RecordedEvent::into_envelope)
+        .collect()
 }

@@ -15,7 +15,7 @@ mod writer;
 
 use crate::group_commit::{self, AppendRequest, QUEUE_CAPACITY};
 use crate::int::{to_i64, to_limit, to_u64};
-use crate::{AppendResult, Error, EventEnvelope, EventStore, ExpectedVersion, NewEvent, Snapshot};
+use crate::{AppendResult, Error, EventStore, ExpectedVersion, NewEvent, RecordedEvent, Snapshot};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -115,12 +115,12 @@ impl EventStore for PostgresStore {
         group_commit::submit(&self.inner.queue, stream, expected, events).await
     }
 
-    async fn read_stream(
+    async fn read_stream_recorded(
         &self,
         stream: &str,
         after_version: u64,
         limit: usize,
-    ) -> Result<Vec<EventEnvelope>, Error> {
+    ) -> Result<Vec<RecordedEvent>, Error> {
         let rows = sqlx::query(include_str!("postgres/read_stream.sql"))
             .bind(stream)
             .bind(to_i64(after_version))
@@ -130,11 +130,11 @@ impl EventStore for PostgresStore {
         rows.iter().map(rows::decode_event).collect()
     }
 
-    async fn read_all(
+    async fn read_all_recorded(
         &self,
         after_position: u64,
         limit: usize,
-    ) -> Result<Vec<EventEnvelope>, Error> {
+    ) -> Result<Vec<RecordedEvent>, Error> {
         let rows = sqlx::query(include_str!("postgres/read_all.sql"))
             .bind(to_i64(after_position))
             .bind(to_limit(limit))

@@ -14,7 +14,7 @@ mod writer;
 
 use crate::group_commit::{self, QUEUE_CAPACITY};
 use crate::int::{to_i64, to_limit, to_u64};
-use crate::{AppendResult, Error, EventEnvelope, EventStore, ExpectedVersion, NewEvent, Snapshot};
+use crate::{AppendResult, Error, EventStore, ExpectedVersion, NewEvent, RecordedEvent, Snapshot};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -29,6 +29,8 @@ pub const DATABASE_FILE: &str = "maos.db";
 const READERS: u32 = 4;
 /// Synchronous reader connections for [`SqliteStore::read`].
 const SYNC_READERS: usize = 4;
+/// Most rows a read reserves room for before it sees them.
+const PREALLOCATE: usize = 1_000;
 /// How long a statement waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -211,32 +213,40 @@ impl EventStore for SqliteStore {
         answer.await.map_err(|_| Error::WriterStopped)?
     }
 
-    async fn read_stream(
+    async fn read_stream_recorded(
         &self,
         stream: &str,
         after_version: u64,
         limit: usize,
-    ) -> Result<Vec<EventEnvelope>, Error> {
-        let rows = sqlx::query(include_str!("sqlite/read_stream.sql"))
-            .bind(stream)
-            .bind(to_i64(after_version))
-            .bind(to_limit(limit))
-            .fetch_all(&self.inner.readers)
-            .await?;
-        rows.iter().map(rows::decode_event).collect()
+    ) -> Result<Vec<RecordedEvent>, Error> {
+        let stream = stream.to_owned();
+        self.read(move |c| {
+            let mut statement = c.prepare_cached(include_str!("sqlite/read_stream.sql"))?;
+            let mut rows = statement.query((stream, to_i64(after_version), to_limit(limit)))?;
+            let mut events = Vec::with_capacity(limit.min(PREALLOCATE));
+            while let Some(row) = rows.next()? {
+                events.push(rows::decode_event(row)?);
+            }
+            Ok(events)
+        })
+        .await
     }
 
-    async fn read_all(
+    async fn read_all_recorded(
         &self,
         after_position: u64,
         limit: usize,
-    ) -> Result<Vec<EventEnvelope>, Error> {
-        let rows = sqlx::query(include_str!("sqlite/read_all.sql"))
-            .bind(to_i64(after_position))
-            .bind(to_limit(limit))
-            .fetch_all(&self.inner.readers)
-            .await?;
-        rows.iter().map(rows::decode_event).collect()
+    ) -> Result<Vec<RecordedEvent>, Error> {
+        self.read(move |c| {
+            let mut statement = c.prepare_cached(include_str!("sqlite/read_all.sql"))?;
+            let mut rows = statement.query((to_i64(after_position), to_limit(limit)))?;
+            let mut events = Vec::with_capacity(limit.min(PREALLOCATE));
+            while let Some(row) = rows.next()? {
+                events.push(rows::decode_event(row)?);
+            }
+            Ok(events)
+        })
+        .await
     }
 
     async fn head_position(&self) -> Result<u64, Error> {

@@ -7,7 +7,7 @@
 //! read only when the consumer asks for the next event: a slow consumer
 //! slows the reads, nothing piles up (backpressure).
 
-use crate::{Error, EventEnvelope, EventStore};
+use crate::{Error, EventEnvelope, EventStore, RecordedEvent};
 use std::collections::VecDeque;
 use std::time::Duration;
 use tokio::sync::watch;
@@ -23,7 +23,7 @@ pub const DEFAULT_POLL_INTERVAL: Duration = Duration::from_millis(250);
 pub struct Subscription<S> {
     store: S,
     after: u64,
-    buffer: VecDeque<EventEnvelope>,
+    buffer: VecDeque<RecordedEvent>,
     head: watch::Receiver<u64>,
     page_size: usize,
     poll_interval: Duration,
@@ -60,35 +60,67 @@ impl<S: EventStore> Subscription<S> {
         self.after
     }
 
-    /// The next event, waiting for one to be committed if caught up.
+    /// The next event, waiting for one to be committed if caught up. An
+    /// event that does not decode is an error and stays next.
     pub async fn next(&mut self) -> Result<EventEnvelope, Error> {
-        loop {
-            if let Some(event) = self.buffer.pop_front() {
-                self.after = event.position;
-                return Ok(event);
-            }
-            let last = self.buffer_end();
-            let page = self.store.read_all(last, self.page_size).await?;
-            if page.is_empty() {
-                self.wait_for_more(last).await;
-            } else {
-                self.buffer.extend(page);
-            }
-        }
+        self.fill(true).await?;
+        self.pop_decoded()
+            .map(|e| e.expect("a filled buffer has an event"))
     }
 
     /// Like [`next`](Self::next), but `None` once caught up instead of
     /// waiting.
     pub async fn try_next(&mut self) -> Result<Option<EventEnvelope>, Error> {
-        if self.buffer.is_empty() {
-            let page = self.store.read_all(self.after, self.page_size).await?;
-            self.buffer.extend(page);
-        }
+        self.fill(false).await?;
+        self.pop_decoded()
+    }
+
+    /// The next event as stored, waiting for one to be committed if caught
+    /// up.
+    pub async fn next_recorded(&mut self) -> Result<RecordedEvent, Error> {
+        self.fill(true).await?;
+        let event = self
+            .buffer
+            .pop_front()
+            .expect("a filled buffer has an event");
+        self.after = event.position;
+        Ok(event)
+    }
+
+    /// Like [`next_recorded`](Self::next_recorded), but `None` once caught
+    /// up instead of waiting.
+    pub async fn try_next_recorded(&mut self) -> Result<Option<RecordedEvent>, Error> {
+        self.fill(false).await?;
         Ok(self.buffer.pop_front().inspect(|e| self.after = e.position))
     }
 
-    fn buffer_end(&self) -> u64 {
-        self.buffer.back().map_or(self.after, |e| e.position)
+    /// Reads a page if the buffer is empty; with `wait`, until one arrives.
+    async fn fill(&mut self, wait: bool) -> Result<(), Error> {
+        while self.buffer.is_empty() {
+            let page = self
+                .store
+                .read_all_recorded(self.after, self.page_size)
+                .await?;
+            if page.is_empty() {
+                if !wait {
+                    break;
+                }
+                self.wait_for_more(self.after).await;
+            } else {
+                self.buffer.extend(page);
+            }
+        }
+        Ok(())
+    }
+
+    fn pop_decoded(&mut self) -> Result<Option<EventEnvelope>, Error> {
+        let Some(front) = self.buffer.front() else {
+            return Ok(None);
+        };
+        let parts = front.decode_parts()?;
+        let event = self.buffer.pop_front().expect("the front was just seen");
+        self.after = event.position;
+        Ok(Some(event.with_parts(parts)))
     }
 
     async fn wait_for_more(&mut self, last: u64) {

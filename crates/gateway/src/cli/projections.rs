@@ -8,8 +8,8 @@ use std::io::{IsTerminal, Write};
 pub enum Command {
     /// Each projector's state, checkpoint and lag.
     Status,
-    /// Reset a read model (`audit`, `workflow_board`) and replay the whole
-    /// log into it, with a progress bar.
+    /// Reset a read model (`audit`, `workflow_board`, or `all` for both in
+    /// one pass) and replay the whole log into it, with a progress bar.
     Rebuild { name: String },
 }
 

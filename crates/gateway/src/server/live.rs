@@ -12,7 +12,7 @@ use futures_util::stream::{self, Stream};
 use maos_domain::TypePattern;
 use maos_projections::audit::AuditLog;
 use maos_projections::board::WorkflowBoard;
-use maos_projections::{Projector, ProjectorConfig};
+use maos_projections::{Projector, ProjectorConfig, ReadModel, replay};
 use maos_store::EventStore;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -151,8 +151,8 @@ fn events(
     })
 }
 
-/// `POST /api/v1/projections/{name}/rebuild`: resets the read model and
-/// replays the log into it; the answer is a stream of `progress` events
+/// `POST /api/v1/projections/{name}/rebuild`: resets the read model (every
+/// one for `all`, in one pass over the log) and replays the log into it; the answer is a stream of `progress` events
 /// (`{"done": n, "total": m}`) ending with `done` (or `error`). The rebuild
 /// goes on if the client leaves.
 pub async fn rebuild(
@@ -182,10 +182,16 @@ pub async fn rebuild(
                     .rebuild(progress)
                     .await
             }),
+            "all" => Box::pin(async move {
+                let models: [&dyn ReadModel; 2] = [&AuditLog, &WorkflowBoard];
+                replay::rebuild(&store, &models, progress).await
+            }),
             other => {
                 return Err(ApiError::not_found(
                     "PROJECTION_NOT_FOUND",
-                    format!("no projection {other:?}; there are audit and workflow_board"),
+                    format!(
+                        "no projection {other:?}; there are audit and workflow_board (all: both in one pass)"
+                    ),
                 ));
             }
         };

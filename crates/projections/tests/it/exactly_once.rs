@@ -1,6 +1,6 @@
-use maos_domain::{EventEnvelope, Metadata};
-use maos_projections::{Cell, Change, Projector, ProjectorConfig, ReadModel};
-use maos_store::{EventStore, ExpectedVersion, NewEvent, Store};
+use maos_domain::Metadata;
+use maos_projections::{Cell, Change, Error, Projector, ProjectorConfig, ReadModel};
+use maos_store::{EventStore, ExpectedVersion, NewEvent, RecordedEvent, Store};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -17,7 +17,7 @@ impl ReadModel for EventCounter {
         &["test_counts"]
     }
 
-    fn changes(&self, event: &EventEnvelope, out: &mut Vec<Change>) {
+    fn changes(&self, event: &RecordedEvent, out: &mut Vec<Change>) -> Result<(), Error> {
         for key in [event.event_type.as_str(), "total"] {
             out.push(Change::Add {
                 table: "test_counts",
@@ -25,6 +25,7 @@ impl ReadModel for EventCounter {
                 add: vec![("n", 1)],
             });
         }
+        Ok(())
     }
 }
 
@@ -123,12 +124,12 @@ impl ReadModel for Flaky {
         &["test_counts"]
     }
 
-    fn changes(&self, event: &EventEnvelope, out: &mut Vec<Change>) {
+    fn changes(&self, event: &RecordedEvent, out: &mut Vec<Change>) -> Result<(), Error> {
         assert!(
             !self.broken.load(std::sync::atomic::Ordering::SeqCst),
             "flaky model is broken"
         );
-        EventCounter.changes(event, out);
+        EventCounter.changes(event, out)
     }
 }
 

@@ -1,29 +1,32 @@
 //! Turning SQLite rows into envelopes and snapshots.
 
 use crate::int::to_u64;
-use crate::{Error, EventEnvelope, Snapshot};
+use crate::{Error, RecordedEvent, Snapshot};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
 
 /// Decodes a row of `read_all.sql` / `read_stream.sql`.
-pub(super) fn decode_event(row: &SqliteRow) -> Result<EventEnvelope, Error> {
-    let position = to_u64(row.try_get::<i64, _>(0)?);
+pub(super) fn decode_event(row: &rusqlite::Row<'_>) -> Result<RecordedEvent, Error> {
+    let position = to_u64(row.get::<_, i64>(0)?);
     let corrupt = |reason: String| Error::Corrupt { position, reason };
-    let id: String = row.try_get(1)?;
-    let data: String = row.try_get(7)?;
-    let metadata: String = row.try_get(8)?;
-    Ok(EventEnvelope {
-        id: id.parse().map_err(|e| corrupt(format!("id: {e}")))?,
-        event_type: row.try_get(4)?,
-        stream: row.try_get(2)?,
-        version: to_u64(row.try_get(3)?),
-        position,
-        timestamp: micros_to_time(row.try_get(5)?)
+    let id = row
+        .get_ref(1)?
+        .as_str()
+        .map_err(|e| corrupt(format!("id: {e}")))?
+        .parse()
+        .map_err(|e| corrupt(format!("id: {e}")))?;
+    Ok(RecordedEvent {
+        id,
+        stream: row.get(2)?,
+        version: to_u64(row.get(3)?),
+        event_type: row.get(4)?,
+        timestamp: micros_to_time(row.get(5)?)
             .ok_or_else(|| corrupt("recorded_at out of range".into()))?,
-        source: row.try_get(6)?,
-        data: serde_json::from_str(&data).map_err(|e| corrupt(format!("data: {e}")))?,
-        metadata: serde_json::from_str(&metadata).map_err(|e| corrupt(format!("metadata: {e}")))?,
+        source: row.get(6)?,
+        data: row.get(7)?,
+        metadata: row.get(8)?,
+        position,
     })
 }
 
