@@ -15,7 +15,6 @@ use maos_projections::history::{self, AsOf};
 use maos_projections::{ReadModel, replay};
 use maos_store::{EventStore, ExpectedVersion, NewEvent, Store};
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use std::time::Instant;
 use uuid::Uuid;
 
@@ -104,7 +103,7 @@ async fn fold_everything(store: &Store) -> anyhow::Result<usize> {
         let store = store.clone();
         tokio::spawn(async move { store.read_all_recorded(after, PAGE).await })
     };
-    let mut states: HashMap<String, WorkflowState> = HashMap::new();
+    let mut states: foldhash::HashMap<String, WorkflowState> = foldhash::HashMap::default();
     let mut next = read_page(0);
     loop {
         let page = next.await??;

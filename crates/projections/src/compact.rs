@@ -34,15 +34,15 @@ pub(crate) fn compact(changes: Vec<Change>) -> Compacted {
     for change in changes {
         let slot = row_hash(&change, true);
         let other_kind = row_hash(&change, false);
-        if let Some(&i) = index.get(&other_kind) {
-            if same_row(&out.changes[i], &change, false) {
-                // Both kinds on one row: keep order, stop merging this row.
-                index.remove(&other_kind);
-                index.remove(&slot);
-                out.ordered = true;
-                out.changes.push(change);
-                continue;
-            }
+        if let Some(&i) = index.get(&other_kind)
+            && same_row(&out.changes[i], &change, false)
+        {
+            // Both kinds on one row: keep order, stop merging this row.
+            index.remove(&other_kind);
+            index.remove(&slot);
+            out.ordered = true;
+            out.changes.push(change);
+            continue;
         }
         match index.get(&slot) {
             Some(&i) if same_row(&out.changes[i], &change, true) => {
@@ -156,5 +156,18 @@ mod tests {
                 },
             ]
         );
+    }
+
+    #[test]
+    fn a_row_with_both_kinds_keeps_its_changes_in_order() {
+        let add = |n| Change::Add {
+            table: "t",
+            key: vec![("k", Cell::text("a"))],
+            add: vec![("n", n)],
+        };
+        let set = upsert("a", vec![("n", Cell::int(10))]);
+        let out = compact(vec![add(1), set.clone(), add(2)]);
+        assert!(out.ordered, "the changes must not be regrouped");
+        assert_eq!(out.changes, vec![add(1), set, add(2)]);
     }
 }

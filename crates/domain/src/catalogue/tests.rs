@@ -366,6 +366,39 @@ fn every_sample_validates_against_its_schema_and_decodes() {
     }
 }
 
+/// Decoding from JSON text (what the store reads) gives exactly what
+/// decoding from a JSON tree gives, for every variant; a malformed payload
+/// or an unknown type is refused by both.
+#[test]
+fn decoding_from_text_equals_decoding_from_a_tree() {
+    for e in workflow_samples() {
+        let text = serde_json::to_string(&e.to_data()).unwrap();
+        assert_eq!(
+            WorkflowEvent::from_json(e.event_type(), &text).as_ref(),
+            Ok(&e),
+            "{}",
+            e.event_type()
+        );
+    }
+    for e in agent_samples() {
+        let text = serde_json::to_string(&e.to_data()).unwrap();
+        assert_eq!(
+            AgentEvent::from_json(e.event_type(), &text).as_ref(),
+            Ok(&e),
+            "{}",
+            e.event_type()
+        );
+    }
+    assert!(matches!(
+        WorkflowEvent::from_json("workflows.task.assigned", r#"{"attempt": "one"}"#),
+        Err(crate::DecodeError::MalformedData { .. })
+    ));
+    assert!(matches!(
+        WorkflowEvent::from_json("workflows.task.nope", "{}"),
+        Err(crate::DecodeError::UnknownType(_))
+    ));
+}
+
 #[test]
 fn a_schema_rejects_a_wrong_envelope() {
     let (event_type, mut sample) = samples().remove(9); // workflows.task.assigned

@@ -2,8 +2,8 @@ use crate::exactly_once::{EventCounter, counts, create_counts_table};
 use maos_domain::Metadata;
 use maos_projections::audit::AuditLog;
 use maos_projections::board::WorkflowBoard;
-use maos_projections::{Projector, ProjectorConfig};
-use maos_store::{EventStore, ExpectedVersion, NewEvent, Store};
+use maos_projections::{Change, Error, Projector, ProjectorConfig, ReadModel, replay};
+use maos_store::{EventStore, ExpectedVersion, NewEvent, RecordedEvent, Store};
 use uuid::Uuid;
 
 const BOARD_TABLES: [(&str, &str); 3] = [
@@ -146,5 +146,96 @@ pub async fn rebuilding_gives_the_rows_incremental_projection_gave(store: &Store
             "seed {seed} round {round}"
         );
         assert_eq!(audit_incremental.len() as u64, head);
+
+        // All three in one pass over the log: the same rows again.
+        let models: [&dyn ReadModel; 3] = [&AuditLog, &EventCounter, &WorkflowBoard];
+        let mut progress = Vec::new();
+        let rebuilt = replay::rebuild(store, &models, |done, total| progress.push((done, total)))
+            .await
+            .unwrap();
+        assert_eq!(rebuilt, head);
+        assert_eq!(progress.last(), Some(&(head, head)));
+        for ((table, order), incremental) in BOARD_TABLES.iter().zip(&board_incremental) {
+            let rebuilt = crate::support::rows(store, table, order).await;
+            assert_eq!(
+                &rebuilt, incremental,
+                "one pass: {table}, seed {seed} round {round}"
+            );
+        }
+        assert_eq!(
+            crate::support::rows(store, "maos_audit", "position").await,
+            audit_incremental,
+            "one pass: seed {seed} round {round}"
+        );
+        assert_eq!(
+            counts(store).await,
+            counts_incremental,
+            "one pass: seed {seed}"
+        );
     }
+}
+
+/// Refuses every event past a position, as a model with a bug would.
+struct BrokenAfter(u64);
+
+impl ReadModel for BrokenAfter {
+    fn name(&self) -> &'static str {
+        "test_broken"
+    }
+
+    fn tables(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    fn changes(&self, event: &RecordedEvent, _: &mut Vec<Change>) -> Result<(), Error> {
+        if event.position > self.0 {
+            return Err(Error::Corrupt {
+                position: event.position,
+                reason: "broken on purpose".into(),
+            });
+        }
+        Ok(())
+    }
+}
+
+/// A rebuild builds the tables' secondary indexes again at the end; one cut
+/// short leaves them recorded, and the next start of a projector of the
+/// table brings them back, identical.
+pub async fn a_rebuild_puts_back_the_indexes_it_set_aside(store: &Store) {
+    crate::audit::run_workflow(store, "dave", Uuid::now_v7()).await;
+    let before = crate::support::indexes(store, "maos_audit").await;
+    assert!(
+        before.len() >= 7,
+        "the audit log has its indexes: {before:?}"
+    );
+    Projector::new(store.clone(), AuditLog, ProjectorConfig::default())
+        .rebuild(|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(crate::support::indexes(store, "maos_audit").await, before);
+
+    let models: [&dyn ReadModel; 2] = [&AuditLog, &BrokenAfter(3)];
+    let error = replay::rebuild(store, &models, |_, _| {})
+        .await
+        .unwrap_err();
+    assert!(error.to_string().contains("broken on purpose"), "{error}");
+    assert!(
+        crate::support::indexes(store, "maos_audit")
+            .await
+            .is_empty(),
+        "the cut-short rebuild left the indexes set aside"
+    );
+    let head = store.head_position().await.unwrap();
+    let caught_up = Projector::new(store.clone(), AuditLog, ProjectorConfig::default())
+        .catch_up(|_, _| {})
+        .await
+        .unwrap();
+    assert_eq!(caught_up, head);
+    assert_eq!(crate::support::indexes(store, "maos_audit").await, before);
+    assert_eq!(
+        crate::support::rows(store, "maos_audit", "position")
+            .await
+            .len() as u64,
+        head
+    );
 }

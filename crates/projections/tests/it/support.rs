@@ -47,3 +47,27 @@ where
         })
         .collect()
 }
+
+/// The secondary indexes of `table` (not its primary key's) with their
+/// definitions, by name.
+pub async fn indexes(store: &Store, table: &str) -> Vec<(String, String)> {
+    match store {
+        Store::Sqlite(s) => sqlx::query_as(
+            "SELECT name, sql FROM sqlite_master \
+             WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL ORDER BY name",
+        )
+        .bind(table)
+        .fetch_all(s.readers())
+        .await
+        .unwrap(),
+        Store::Postgres(p) => sqlx::query_as(
+            "SELECT indexname::text, indexdef FROM pg_indexes \
+             WHERE schemaname = current_schema() AND tablename = $1 \
+             AND indexname NOT LIKE '%_pkey' ORDER BY indexname",
+        )
+        .bind(table)
+        .fetch_all(p.pool())
+        .await
+        .unwrap(),
+    }
+}

@@ -11,7 +11,7 @@ WITH head AS (
 ), inserted AS (
     INSERT INTO maos_events (position, id, stream, version, event_type, recorded_at, source, data, metadata)
     SELECT head.base + u.ord, u.id, u.stream, u.version, u.event_type, u.recorded_at, u.source,
-           u.data::jsonb, u.metadata::jsonb
+           u.data::json, u.metadata::json
     FROM head,
          unnest($1::uuid[], $2::text[], $3::int8[], $4::text[], $5::timestamptz[], $6::text[],
                 $7::text[], $8::text[]) WITH ORDINALITY

@@ -3,7 +3,7 @@
 WITH inserted AS (
     INSERT INTO maos_events (position, id, stream, version, event_type, recorded_at, source, data, metadata)
     SELECT u.position, u.id, u.stream, u.version, u.event_type, u.recorded_at, u.source,
-           u.data::jsonb, u.metadata::jsonb
+           u.data::json, u.metadata::json
     FROM unnest($1::int8[], $2::uuid[], $3::text[], $4::int8[], $5::text[],
                 $6::timestamptz[], $7::text[], $8::text[], $9::text[])
         AS u(position, id, stream, version, event_type, recorded_at, source, data, metadata)
