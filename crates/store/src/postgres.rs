@@ -121,13 +121,11 @@ impl EventStore for PostgresStore {
         after_version: u64,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, Error> {
-        let rows = sqlx::query(include_str!("postgres/read_stream.sql"))
+        let query = sqlx::query(include_str!("postgres/read_stream.sql"))
             .bind(stream)
             .bind(to_i64(after_version))
-            .bind(to_limit(limit))
-            .fetch_all(&self.inner.pool)
-            .await?;
-        rows.iter().map(rows::decode_event).collect()
+            .bind(to_limit(limit));
+        rows::fetch_events(query, &self.inner.pool, limit).await
     }
 
     async fn read_all_recorded(
@@ -135,12 +133,10 @@ impl EventStore for PostgresStore {
         after_position: u64,
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, Error> {
-        let rows = sqlx::query(include_str!("postgres/read_all.sql"))
+        let query = sqlx::query(include_str!("postgres/read_all.sql"))
             .bind(to_i64(after_position))
-            .bind(to_limit(limit))
-            .fetch_all(&self.inner.pool)
-            .await?;
-        rows.iter().map(rows::decode_event).collect()
+            .bind(to_limit(limit));
+        rows::fetch_events(query, &self.inner.pool, limit).await
     }
 
     async fn head_position(&self) -> Result<u64, Error> {

@@ -2,21 +2,42 @@
 
 use crate::int::to_u64;
 use crate::{Error, RecordedEvent, Snapshot};
+use futures_util::TryStreamExt;
 use sqlx::Row;
-use sqlx::postgres::PgRow;
+use sqlx::postgres::{PgArguments, PgPool, PgRow, Postgres};
+use sqlx::query::Query;
 
-/// Decodes a row of `read_all.sql` / `read_stream.sql`.
-pub(super) fn decode_event(row: &PgRow) -> Result<RecordedEvent, Error> {
+/// Runs a query of `read_all.sql` / `read_stream.sql` and decodes each row
+/// as it arrives (while the server sends the next ones), up to `limit`.
+pub(super) async fn fetch_events(
+    query: Query<'_, Postgres, PgArguments>,
+    pool: &PgPool,
+    limit: usize,
+) -> Result<Vec<RecordedEvent>, Error> {
+    let mut rows = query.fetch(pool);
+    let mut events = Vec::with_capacity(limit.min(PREALLOCATE));
+    while let Some(row) = rows.try_next().await? {
+        events.push(decode_event(&row)?);
+    }
+    Ok(events)
+}
+
+/// Most rows a read reserves room for before it sees them.
+const PREALLOCATE: usize = 10_000;
+
+/// Decodes a row of `read_all.sql` / `read_stream.sql`. The column types
+/// are the schema's, so they are not checked again per row.
+fn decode_event(row: &PgRow) -> Result<RecordedEvent, Error> {
     Ok(RecordedEvent {
-        position: to_u64(row.try_get::<i64, _>(0)?),
-        id: row.try_get(1)?,
-        stream: row.try_get(2)?,
-        version: to_u64(row.try_get(3)?),
-        event_type: row.try_get(4)?,
-        timestamp: row.try_get(5)?,
-        source: row.try_get(6)?,
-        data: row.try_get(7)?,
-        metadata: row.try_get(8)?,
+        position: to_u64(row.try_get_unchecked::<i64, _>(0)?),
+        id: row.try_get_unchecked(1)?,
+        stream: row.try_get_unchecked(2)?,
+        version: to_u64(row.try_get_unchecked(3)?),
+        event_type: row.try_get_unchecked(4)?,
+        timestamp: row.try_get_unchecked(5)?,
+        source: row.try_get_unchecked(6)?,
+        data: row.try_get_unchecked(7)?,
+        metadata: row.try_get_unchecked(8)?,
     })
 }
 
