@@ -12,10 +12,10 @@ use super::views::{
 use actix_web::{HttpResponse, web};
 use maos_domain::agent::{self, AgentEvent, AgentState};
 use maos_domain::{AgentId, WorkflowId};
-use maos_projections::audit::{self, AuditQuery};
+use maos_projections::audit::{self, AuditLog, AuditQuery};
 use maos_projections::board::{self, TaskQuery, WorkflowQuery};
 use maos_projections::history::{self, AsOf};
-use maos_projections::{Cell, ProjectorState};
+use maos_projections::{Cell, ProjectorState, ReadModel};
 use maos_store::EventStore;
 use std::collections::HashMap;
 
@@ -224,6 +224,9 @@ pub async fn list_agents(
 ) -> Result<HttpResponse, ApiError> {
     let p = Params::new(query.into_inner(), &["status"])?;
     let status = p.text("status");
+    // Agents are found through the audit log: let it catch up first, so an
+    // agent registered just before is listed.
+    state.read_your_writes(AuditLog.name()).await?;
     let streams = maos_projections::db::fetch(
         &state.store,
         "SELECT DISTINCT stream FROM maos_audit WHERE stream LIKE $1 ORDER BY stream".to_owned(),
@@ -276,11 +279,14 @@ async fn agent_view(state: &AppState, id: AgentId) -> Result<AgentView, ApiError
     let mut folded = AgentState::default();
     let mut after = 0;
     loop {
-        let events = state.store.read_stream(&stream, after, 1_000).await?;
+        let events = state
+            .store
+            .read_stream_recorded(&stream, after, 1_000)
+            .await?;
         let Some(last) = events.last() else { break };
         after = last.version;
         for e in &events {
-            let event = AgentEvent::from_parts(&e.event_type, &e.data).map_err(|err| {
+            let event = AgentEvent::from_json(&e.event_type, &e.data).map_err(|err| {
                 ApiError::internal(format!("event {} does not decode: {err}", e.id))
             })?;
             folded = agent::evolve(folded, &event);

@@ -5,9 +5,12 @@ use super::error::ApiError;
 use super::idempotency::InFlight;
 use maos_actors::Node;
 use maos_projections::ProjectorStatus;
-use maos_store::Store;
+use maos_store::{EventStore, Store};
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::watch;
+
+/// Longest a query waits for a read model to catch up with the log.
+pub const READ_YOUR_WRITES_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The server's shared state.
 #[derive(Debug)]
@@ -67,6 +70,23 @@ impl AppState {
                 "this server answers queries only; commands need `maos up`",
             )
         })
+    }
+
+    /// Waits until the read model `name` has applied every event committed
+    /// before this call (at most [`READ_YOUR_WRITES_WAIT`]), so a client
+    /// that just wrote reads its own write. No wait on a server without
+    /// that projector.
+    pub async fn read_your_writes(&self, name: &str) -> Result<(), ApiError> {
+        let Some(status) = self.projectors.iter().find(|p| p.borrow().name == name) else {
+            return Ok(());
+        };
+        let head = self.store.head_position().await?;
+        let mut status = status.clone();
+        let caught_up = status.wait_for(|s| s.checkpoint >= head);
+        // Past the wait the answer is what the model holds: a stalled
+        // projector shows in /readyz, not as a hanging query.
+        let _ = tokio::time::timeout(READ_YOUR_WRITES_WAIT, caught_up).await;
+        Ok(())
     }
 
     /// Makes sure the data dir's admin token works (see [`Tokens::ensure_admin_token`]).
