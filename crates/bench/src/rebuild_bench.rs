@@ -38,6 +38,8 @@ pub struct Options {
 
 const TASKS: usize = 20;
 const LONG_STREAM: u64 = 10_000;
+/// Events per page when reading the whole log.
+const FOLD_PAGE: usize = 10_000;
 
 pub async fn run(options: Options) -> anyhow::Result<Value> {
     let dir = std::env::temp_dir().join(format!("maos-bench-rebuild-{}", Uuid::now_v7()));
@@ -48,6 +50,12 @@ pub async fn run(options: Options) -> anyhow::Result<Value> {
     eprintln!("generating about {} events", options.events);
     let long = fill(&store, options.events).await?;
     let events = store.head_position().await?;
+
+    eprintln!("reading {events} events, as a baseline");
+    let start = Instant::now();
+    let read = read_everything(&store).await?;
+    let read_secs = start.elapsed().as_secs_f64();
+    anyhow::ensure!(read == events, "read {read} of {events} events");
 
     eprintln!("folding {events} events in memory");
     let start = Instant::now();
@@ -89,19 +97,33 @@ pub async fn run(options: Options) -> anyhow::Result<Value> {
         "as_of_10k_p99_ms": round(latencies.percentile_us(99.0) / 1000.0),
         "as_of_10k_p50_ms": round(latencies.percentile_us(50.0) / 1000.0),
         "events": events,
+        "log_read_events_per_s": round(events as f64 / read_secs),
         "workflows_folded": folded,
         "flush_before": flush_before.to_json(),
         "flush_after": flush_after.to_json(),
     }))
 }
 
+/// Reads the whole log in pages, one after the other, doing nothing with
+/// it: what the fold's reading costs alone. How many events.
+async fn read_everything(store: &Store) -> anyhow::Result<u64> {
+    let mut after = 0;
+    let mut events = 0;
+    loop {
+        let page = store.read_all_recorded(after, FOLD_PAGE).await?;
+        let Some(last) = page.last() else { break };
+        after = last.position;
+        events += page.len() as u64;
+    }
+    Ok(events)
+}
+
 /// Reads the whole log and folds every workflow stream; how many workflows.
 /// The next page is read while the current one is folded.
 async fn fold_everything(store: &Store) -> anyhow::Result<usize> {
-    const PAGE: usize = 10_000;
     let read_page = |after: u64| {
         let store = store.clone();
-        tokio::spawn(async move { store.read_all_recorded(after, PAGE).await })
+        tokio::spawn(async move { store.read_all_recorded(after, FOLD_PAGE).await })
     };
     let mut states: foldhash::HashMap<String, WorkflowState> = foldhash::HashMap::default();
     let mut next = read_page(0);

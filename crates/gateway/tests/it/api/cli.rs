@@ -96,6 +96,20 @@ pub async fn events_tail_and_projection_rebuilds_work_from_the_command_line(serv
     let after = server.cli_json(&["audit", "query", "--limit", "1000"]);
     assert_eq!(before, after, "a rebuilt audit log answers as before");
 
+    let board_before = server.cli_json(&["board"]);
+    let out = server.cli(&["projections", "rebuild", "all"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        server.cli_json(&["audit", "query", "--limit", "1000"]),
+        before,
+        "every model rebuilt in one pass: the audit log answers as before"
+    );
+    assert_eq!(server.cli_json(&["board"]), board_before, "and the board");
+
     let status = server.cli_json(&["projections", "status"]);
     assert!(
         status
