@@ -74,6 +74,10 @@ pub enum Error {
     /// A write run on the SQLite writer thread panicked; it was rolled back.
     #[error("a write panicked and was rolled back: {0}")]
     WritePanicked(String),
+    /// A read run on a pooled SQLite connection panicked (or its blocking
+    /// thread was stopped); nothing was written.
+    #[error("a read stopped before it answered: {0}")]
+    ReadPanicked(String),
     /// The store handle's writer task has stopped (the runtime is shutting
     /// down).
     #[error("the store's writer has stopped")]

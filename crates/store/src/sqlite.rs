@@ -186,7 +186,7 @@ impl SqliteStore {
             result
         })
         .await
-        .map_err(|e| Error::WritePanicked(format!("a read panicked: {e}")))?;
+        .map_err(|e| Error::ReadPanicked(e.to_string()))?;
         drop(permit);
         answer
     }
