@@ -110,7 +110,7 @@ async fn read_everything(store: &Store) -> anyhow::Result<u64> {
     let mut after = 0;
     let mut events = 0;
     loop {
-        let page = store.read_all_recorded(after, FOLD_PAGE).await?;
+        let page = store.read_all_payloads(after, FOLD_PAGE).await?;
         let Some(last) = page.last() else { break };
         after = last.position;
         events += page.len() as u64;
@@ -123,7 +123,7 @@ async fn read_everything(store: &Store) -> anyhow::Result<u64> {
 async fn fold_everything(store: &Store) -> anyhow::Result<usize> {
     let read_page = |after: u64| {
         let store = store.clone();
-        tokio::spawn(async move { store.read_all_recorded(after, FOLD_PAGE).await })
+        tokio::spawn(async move { store.read_all_payloads(after, FOLD_PAGE).await })
     };
     let mut states: foldhash::HashMap<String, WorkflowState> = foldhash::HashMap::default();
     let mut next = read_page(0);

@@ -3,7 +3,10 @@
 
 use crate::postgres::PostgresStore;
 use crate::sqlite::SqliteStore;
-use crate::{AppendResult, Error, EventStore, ExpectedVersion, NewEvent, RecordedEvent, Snapshot};
+use crate::{
+    AppendResult, Error, EventPayload, EventStore, ExpectedVersion, NewEvent, RecordedEvent,
+    Snapshot,
+};
 use tokio::sync::watch;
 
 /// An event store on whichever backend its URL names.
@@ -82,6 +85,14 @@ impl EventStore for Store {
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, Error> {
         delegate!(self, s => s.read_all_recorded(after_position, limit).await)
+    }
+
+    async fn read_all_payloads(
+        &self,
+        after_position: u64,
+        limit: usize,
+    ) -> Result<Vec<EventPayload>, Error> {
+        delegate!(self, s => s.read_all_payloads(after_position, limit).await)
     }
 
     async fn head_position(&self) -> Result<u64, Error> {

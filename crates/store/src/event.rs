@@ -179,3 +179,15 @@ impl RecordedEvent {
         }
     }
 }
+
+/// What folding the log needs of an event: where it is, what it is and its
+/// payload ([`EventStore::read_all_payloads`](crate::EventStore::read_all_payloads)).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EventPayload {
+    pub position: u64,
+    pub stream: String,
+    pub version: u64,
+    pub event_type: String,
+    /// The payload: a JSON object, as text.
+    pub data: String,
+}

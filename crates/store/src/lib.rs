@@ -46,7 +46,7 @@ mod validate;
 pub use any::Store;
 pub use backoff::backoff;
 pub use error::Error;
-pub use event::{AppendResult, ExpectedVersion, NewEvent, RecordedEvent, Snapshot};
+pub use event::{AppendResult, EventPayload, ExpectedVersion, NewEvent, RecordedEvent, Snapshot};
 pub use maos_domain::EventEnvelope;
 pub use subscription::Subscription;
 
@@ -110,6 +110,15 @@ pub trait EventStore: Clone + Send + Sync + 'static {
         after_position: u64,
         limit: usize,
     ) -> impl Future<Output = Result<Vec<RecordedEvent>, Error>> + Send;
+
+    /// Like [`read_all_recorded`](EventStore::read_all_recorded), only each
+    /// event's position, stream, version, type and payload: what a fold of
+    /// the log reads, without the rest of each row.
+    fn read_all_payloads(
+        &self,
+        after_position: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<EventPayload>, Error>> + Send;
 
     /// [`read_stream_recorded`](EventStore::read_stream_recorded), decoded.
     fn read_stream(

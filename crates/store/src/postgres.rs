@@ -15,7 +15,10 @@ mod writer;
 
 use crate::group_commit::{self, AppendRequest, QUEUE_CAPACITY};
 use crate::int::{to_i64, to_limit, to_u64};
-use crate::{AppendResult, Error, EventStore, ExpectedVersion, NewEvent, RecordedEvent, Snapshot};
+use crate::{
+    AppendResult, Error, EventPayload, EventStore, ExpectedVersion, NewEvent, RecordedEvent,
+    Snapshot,
+};
 use sqlx::postgres::{PgConnectOptions, PgPool, PgPoolOptions};
 use std::str::FromStr;
 use std::sync::Arc;
@@ -137,6 +140,17 @@ impl EventStore for PostgresStore {
             .bind(to_i64(after_position))
             .bind(to_limit(limit));
         rows::fetch_events(query, &self.inner.pool, limit).await
+    }
+
+    async fn read_all_payloads(
+        &self,
+        after_position: u64,
+        limit: usize,
+    ) -> Result<Vec<EventPayload>, Error> {
+        let query = sqlx::query(include_str!("postgres/read_all_payloads.sql"))
+            .bind(to_i64(after_position))
+            .bind(to_limit(limit));
+        rows::fetch_payloads(query, &self.inner.pool, limit).await
     }
 
     async fn head_position(&self) -> Result<u64, Error> {

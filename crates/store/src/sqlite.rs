@@ -14,7 +14,10 @@ mod writer;
 
 use crate::group_commit::{self, QUEUE_CAPACITY};
 use crate::int::{to_i64, to_limit, to_u64};
-use crate::{AppendResult, Error, EventStore, ExpectedVersion, NewEvent, RecordedEvent, Snapshot};
+use crate::{
+    AppendResult, Error, EventPayload, EventStore, ExpectedVersion, NewEvent, RecordedEvent,
+    Snapshot,
+};
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -243,6 +246,29 @@ impl EventStore for SqliteStore {
             let mut events = Vec::with_capacity(limit.min(PREALLOCATE));
             while let Some(row) = rows.next()? {
                 events.push(rows::decode_event(row)?);
+            }
+            Ok(events)
+        })
+        .await
+    }
+
+    async fn read_all_payloads(
+        &self,
+        after_position: u64,
+        limit: usize,
+    ) -> Result<Vec<EventPayload>, Error> {
+        self.read(move |c| {
+            let mut statement = c.prepare_cached(include_str!("sqlite/read_all_payloads.sql"))?;
+            let mut rows = statement.query((to_i64(after_position), to_limit(limit)))?;
+            let mut events = Vec::with_capacity(limit.min(PREALLOCATE));
+            while let Some(row) = rows.next()? {
+                events.push(EventPayload {
+                    position: to_u64(row.get(0)?),
+                    stream: row.get(1)?,
+                    version: to_u64(row.get(2)?),
+                    event_type: row.get(3)?,
+                    data: row.get(4)?,
+                });
             }
             Ok(events)
         })

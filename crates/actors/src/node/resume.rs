@@ -5,6 +5,7 @@ use crate::persist;
 use maos_domain::agent::{self, AgentEvent, AgentState, AgentStatus};
 use maos_domain::{AgentId, WorkflowId};
 use maos_store::{EventStore, Store};
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
@@ -24,7 +25,7 @@ pub(super) async fn live_streams(
     let mut finished: HashSet<WorkflowId> = HashSet::new();
     let mut after = 0;
     loop {
-        let page = store.read_all(after, 10_000).await?;
+        let page = store.read_all_recorded(after, 10_000).await?;
         for e in &page {
             after = e.position;
             let Some((category, id)) = e.stream.split_once('-') else {
@@ -34,16 +35,18 @@ pub(super) async fn live_streams(
                 continue;
             };
             if category == AgentId::CATEGORY {
-                let event = AgentEvent::from_parts(&e.event_type, &e.data)
+                let event = AgentEvent::from_json(&e.event_type, &e.data)
                     .map_err(|err| Error::Decode(err.to_string()))?;
-                let loaded = agents
-                    .entry(AgentId(id))
-                    .or_insert_with(|| persist::Loaded {
+                let loaded = match agents.entry(AgentId(id)) {
+                    Entry::Occupied(entry) => entry.into_mut(),
+                    // The agent's first event: its correlation is the agent's.
+                    Entry::Vacant(entry) => entry.insert(persist::Loaded {
                         state: AgentState::default(),
                         version: 0,
-                        correlation_id: Some(e.metadata.correlation_id),
+                        correlation_id: Some(e.decode_metadata()?.correlation_id),
                         last_event_id: None,
-                    });
+                    }),
+                };
                 loaded.state = agent::evolve(std::mem::take(&mut loaded.state), &event);
                 loaded.version = e.version;
                 loaded.last_event_id = Some(e.id);

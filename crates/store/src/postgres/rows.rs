@@ -1,7 +1,7 @@
 //! Turning PostgreSQL rows into envelopes and snapshots.
 
 use crate::int::to_u64;
-use crate::{Error, RecordedEvent, Snapshot};
+use crate::{Error, EventPayload, RecordedEvent, Snapshot};
 use futures_util::TryStreamExt;
 use sqlx::Row;
 use sqlx::postgres::{PgArguments, PgPool, PgRow, Postgres};
@@ -18,6 +18,26 @@ pub(super) async fn fetch_events(
     let mut events = Vec::with_capacity(limit.min(PREALLOCATE));
     while let Some(row) = rows.try_next().await? {
         events.push(decode_event(&row)?);
+    }
+    Ok(events)
+}
+
+/// Runs `read_all_payloads.sql`, decoding each row as it arrives.
+pub(super) async fn fetch_payloads(
+    query: Query<'_, Postgres, PgArguments>,
+    pool: &PgPool,
+    limit: usize,
+) -> Result<Vec<EventPayload>, Error> {
+    let mut rows = query.fetch(pool);
+    let mut events = Vec::with_capacity(limit.min(PREALLOCATE));
+    while let Some(row) = rows.try_next().await? {
+        events.push(EventPayload {
+            position: to_u64(row.try_get_unchecked::<i64, _>(0)?),
+            stream: row.try_get_unchecked(1)?,
+            version: to_u64(row.try_get_unchecked(2)?),
+            event_type: row.try_get_unchecked(3)?,
+            data: row.try_get_unchecked(4)?,
+        });
     }
     Ok(events)
 }
