@@ -12,11 +12,14 @@ use chrono::{DateTime, Utc};
 use maos_domain::workflow::{self, ForkOrigin, WorkflowCommand, WorkflowEvent, WorkflowState};
 use maos_domain::{Metadata, WorkflowId};
 use maos_store::{EventStore, ExpectedVersion, NewEvent, RecordedEvent};
+use std::collections::VecDeque;
 
 /// Most checkpoints listed per page.
 pub const MAX_PAGE: usize = 1_000;
 /// Events read per page while folding.
 const FOLD_PAGE: usize = 2_000;
+/// Pages of a stream read at once while folding it.
+pub const READ_AHEAD: usize = 3;
 
 /// A point in a workflow's history.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -71,34 +74,44 @@ pub async fn checkpoints(
 }
 
 /// The workflow's state as of `as_of`; `None` if it had no events by then.
-/// The next page is read while the current one is folded.
+///
+/// A stream's versions run from 1 without gaps, so the pages of a fold are
+/// known in advance: up to [`READ_AHEAD`] of them are read at once, on as
+/// many connections, while the earliest is folded.
 pub async fn state_as_of(
     store: &impl EventStore,
     workflow: WorkflowId,
     as_of: AsOf,
 ) -> Result<Option<WorkflowState>, Error> {
     let stream = workflow.stream();
+    // The last version the fold can need.
+    let end = match as_of {
+        AsOf::Version(v) => v,
+        AsOf::Position(_) | AsOf::Time(_) => u64::MAX,
+    };
     let read_page = |after: u64| {
         let store = store.clone();
         let stream = stream.clone();
-        tokio::spawn(async move { store.read_stream_recorded(&stream, after, FOLD_PAGE).await })
+        let limit = usize::try_from(end - after).map_or(FOLD_PAGE, |n| n.min(FOLD_PAGE));
+        tokio::spawn(async move { store.read_stream_recorded(&stream, after, limit).await })
     };
     let mut state = WorkflowState::default();
-    let mut next = read_page(0);
+    let mut reading = VecDeque::new();
+    let mut next_after = 0;
     'pages: loop {
-        let page = next
+        while reading.len() < READ_AHEAD && next_after < end {
+            reading.push_back(read_page(next_after));
+            next_after = next_after.saturating_add(FOLD_PAGE as u64);
+        }
+        let Some(page) = reading.pop_front() else {
+            break;
+        };
+        let page = page
             .await
             .map_err(|e| Error::TaskStopped(format!("reading {stream}: {e}")))??;
-        let Some(last) = page.last() else { break };
-        if page.len() < FOLD_PAGE || !as_of.includes(last) {
-            // This page is the last one needed; nothing to read ahead.
-            next = tokio::spawn(async { Ok(Vec::new()) });
-        } else {
-            next = read_page(last.version);
-        }
+        let full = page.len() == FOLD_PAGE;
         for recorded in &page {
             if !as_of.includes(recorded) {
-                next.abort();
                 break 'pages;
             }
             let event =
@@ -110,6 +123,13 @@ pub async fn state_as_of(
                 })?;
             state = workflow::evolve(state, &event);
         }
+        if !full {
+            // The stream (or the versions asked for) ended here.
+            break;
+        }
+    }
+    for page in reading {
+        page.abort();
     }
     Ok((state.version > 0).then_some(state))
 }

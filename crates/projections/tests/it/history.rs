@@ -165,3 +165,125 @@ pub async fn a_fork_reruns_only_the_tasks_not_completed_at_the_fork_point(store:
     .unwrap_err();
     assert!(matches!(err, Error::InvalidQuery(_)), "{err}");
 }
+
+/// A stream of several pages (read ahead several at once): state as of
+/// points on and around the page edges, by version, position and time,
+/// equals the fold.
+pub async fn state_as_of_a_long_stream_equals_the_fold(store: &Store) {
+    use maos_domain::Attempt;
+    use maos_domain::workflow::{WorkflowCommand, WorkflowState};
+    use maos_store::{ExpectedVersion, NewEvent};
+    let id = WorkflowId(Uuid::now_v7());
+    let agent = AgentId(Uuid::now_v7());
+    let task = TaskId::from("t0");
+    let now = chrono::Utc::now();
+    let spec = serde_json::from_value(serde_json::json!({
+        "name": "long", "tasks": [{"id": "t0", "capability": "backend", "instruction": "go"}]
+    }))
+    .unwrap();
+    let mut commands = vec![
+        WorkflowCommand::Submit {
+            workflow_id: id,
+            spec,
+            now,
+        },
+        WorkflowCommand::AssignTask {
+            task_id: task.clone(),
+            agent_id: agent,
+            candidates: vec![maos_domain::scoring::CandidateScore {
+                agent_id: agent,
+                eligible: true,
+                score: 500,
+                reasons: vec![],
+            }],
+            now,
+        },
+        WorkflowCommand::StartTask {
+            task_id: task.clone(),
+            attempt: Attempt(1),
+            now,
+        },
+    ];
+    commands.extend((0..4_500).map(|n| WorkflowCommand::ReportProgress {
+        task_id: task.clone(),
+        attempt: Attempt(1),
+        message: format!("line {n}"),
+    }));
+    let mut state = WorkflowState::default();
+    let mut events = Vec::new();
+    for command in commands {
+        let decided = workflow::decide(&state, command).unwrap();
+        state = decided.iter().fold(state, workflow::evolve);
+        events.extend(decided);
+    }
+    // Appends of 700 events: each has its own time, and pages straddle them.
+    for chunk in events.chunks(700) {
+        let new: Vec<NewEvent> = chunk
+            .iter()
+            .map(|e| NewEvent::from_domain(e, Metadata::new(Uuid::now_v7())))
+            .collect();
+        store
+            .append(&id.stream(), ExpectedVersion::Any, new)
+            .await
+            .unwrap();
+        // Another workflow's events in between, in the global log.
+        crate::audit::run_workflow(store, "erin", Uuid::now_v7()).await;
+    }
+    let mut envelopes = Vec::new();
+    loop {
+        let page = store
+            .read_stream(&id.stream(), envelopes.len() as u64, 1_000)
+            .await
+            .unwrap();
+        if page.is_empty() {
+            break;
+        }
+        envelopes.extend(page);
+    }
+    assert_eq!(envelopes.len(), events.len());
+    let fold_upto = |n: usize| {
+        events[..n]
+            .iter()
+            .fold(WorkflowState::default(), workflow::evolve)
+    };
+    let last = events.len() as u64;
+    for version in [1, 1_999, 2_000, 2_001, 3_999, 4_000, 4_001, last - 1, last] {
+        let e = &envelopes[version as usize - 1];
+        let expected = Some(fold_upto(version as usize));
+        assert_eq!(
+            history::state_as_of(store, id, AsOf::Version(version))
+                .await
+                .unwrap(),
+            expected,
+            "version {version}"
+        );
+        assert_eq!(
+            history::state_as_of(store, id, AsOf::Position(e.position))
+                .await
+                .unwrap(),
+            expected,
+            "position {}",
+            e.position
+        );
+        // All events of one append share its time: as of that time, the
+        // whole append.
+        let same_time = envelopes
+            .iter()
+            .filter(|x| x.timestamp <= e.timestamp)
+            .count();
+        assert_eq!(
+            history::state_as_of(store, id, AsOf::Time(e.timestamp))
+                .await
+                .unwrap(),
+            Some(fold_upto(same_time)),
+            "time of version {version}"
+        );
+    }
+    assert_eq!(
+        history::state_as_of(store, id, AsOf::Version(last + 10))
+            .await
+            .unwrap(),
+        Some(fold_upto(events.len())),
+        "past the end: the whole stream"
+    );
+}

@@ -41,6 +41,7 @@ on_both_backends!(
     board::the_board_follows_workflows_and_agents,
     exactly_once::a_failing_projector_does_not_stop_the_others,
     history::state_as_of_any_point_equals_the_fold,
+    history::state_as_of_a_long_stream_equals_the_fold,
     history::a_fork_reruns_only_the_tasks_not_completed_at_the_fork_point,
     rebuild::rebuilding_gives_the_rows_incremental_projection_gave,
     rebuild::a_rebuild_puts_back_the_indexes_it_set_aside,
