@@ -32,8 +32,6 @@ pub const DATABASE_FILE: &str = "maos.db";
 const READERS: u32 = 4;
 /// Synchronous reader connections for [`SqliteStore::read`].
 const SYNC_READERS: usize = 4;
-/// Most rows a read reserves room for before it sees them.
-const PREALLOCATE: usize = 1_000;
 /// How long a statement waits for another process's lock before failing.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -224,13 +222,9 @@ impl EventStore for SqliteStore {
     ) -> Result<Vec<RecordedEvent>, Error> {
         let stream = stream.to_owned();
         self.read(move |c| {
-            let mut statement = c.prepare_cached(include_str!("sqlite/read_stream.sql"))?;
-            let mut rows = statement.query((stream, to_i64(after_version), to_limit(limit)))?;
-            let mut events = Vec::with_capacity(limit.min(PREALLOCATE));
-            while let Some(row) = rows.next()? {
-                events.push(rows::decode_event(row)?);
-            }
-            Ok(events)
+            let params = (stream, to_i64(after_version), to_limit(limit));
+            let sql = include_str!("sqlite/read_stream.sql");
+            rows::query(c, sql, params, limit, rows::decode_event)
         })
         .await
     }
@@ -241,13 +235,9 @@ impl EventStore for SqliteStore {
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, Error> {
         self.read(move |c| {
-            let mut statement = c.prepare_cached(include_str!("sqlite/read_all.sql"))?;
-            let mut rows = statement.query((to_i64(after_position), to_limit(limit)))?;
-            let mut events = Vec::with_capacity(limit.min(PREALLOCATE));
-            while let Some(row) = rows.next()? {
-                events.push(rows::decode_event(row)?);
-            }
-            Ok(events)
+            let params = (to_i64(after_position), to_limit(limit));
+            let sql = include_str!("sqlite/read_all.sql");
+            rows::query(c, sql, params, limit, rows::decode_event)
         })
         .await
     }
@@ -258,19 +248,9 @@ impl EventStore for SqliteStore {
         limit: usize,
     ) -> Result<Vec<EventPayload>, Error> {
         self.read(move |c| {
-            let mut statement = c.prepare_cached(include_str!("sqlite/read_all_payloads.sql"))?;
-            let mut rows = statement.query((to_i64(after_position), to_limit(limit)))?;
-            let mut events = Vec::with_capacity(limit.min(PREALLOCATE));
-            while let Some(row) = rows.next()? {
-                events.push(EventPayload {
-                    position: to_u64(row.get(0)?),
-                    stream: row.get(1)?,
-                    version: to_u64(row.get(2)?),
-                    event_type: row.get(3)?,
-                    data: row.get(4)?,
-                });
-            }
-            Ok(events)
+            let params = (to_i64(after_position), to_limit(limit));
+            let sql = include_str!("sqlite/read_all_payloads.sql");
+            rows::query(c, sql, params, limit, rows::decode_payload)
         })
         .await
     }

@@ -1,10 +1,42 @@
 //! Turning SQLite rows into envelopes and snapshots.
 
 use crate::int::to_u64;
-use crate::{Error, RecordedEvent, Snapshot};
+use crate::{Error, EventPayload, RecordedEvent, Snapshot};
 use chrono::{DateTime, Utc};
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
+
+/// Most rows a read reserves room for before it sees them.
+const PREALLOCATE: usize = 1_000;
+
+/// Runs `sql` with `params` and decodes each of its (at most `limit`)
+/// rows with `decode`.
+pub(super) fn query<T>(
+    connection: &rusqlite::Connection,
+    sql: &str,
+    params: impl rusqlite::Params,
+    limit: usize,
+    decode: impl Fn(&rusqlite::Row<'_>) -> Result<T, Error>,
+) -> Result<Vec<T>, Error> {
+    let mut statement = connection.prepare_cached(sql)?;
+    let mut rows = statement.query(params)?;
+    let mut out = Vec::with_capacity(limit.min(PREALLOCATE));
+    while let Some(row) = rows.next()? {
+        out.push(decode(row)?);
+    }
+    Ok(out)
+}
+
+/// Decodes a row of `read_all_payloads.sql`.
+pub(super) fn decode_payload(row: &rusqlite::Row<'_>) -> Result<EventPayload, Error> {
+    Ok(EventPayload {
+        position: to_u64(row.get(0)?),
+        stream: row.get(1)?,
+        version: to_u64(row.get(2)?),
+        event_type: row.get(3)?,
+        data: row.get(4)?,
+    })
+}
 
 /// Decodes a row of `read_all.sql` / `read_stream.sql`.
 pub(super) fn decode_event(row: &rusqlite::Row<'_>) -> Result<RecordedEvent, Error> {
