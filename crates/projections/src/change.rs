@@ -40,13 +40,28 @@ pub enum Change {
 impl Change {
     /// The statement, with `$1…$n` in the order of [`Change::params`].
     pub fn sql(&self) -> String {
+        self.sql_for_rows(1)
+    }
+
+    /// The statement for `rows` rows of this change's shape, one `VALUES`
+    /// tuple each, parameters numbered row after row. Rows apply in order,
+    /// as that many single-row statements would.
+    pub fn sql_for_rows(&self, rows: usize) -> String {
         let (table, key, others) = self.shape();
         let columns: Vec<&str> = key.iter().chain(&others).copied().collect();
-        let placeholders: Vec<String> = (1..=columns.len()).map(|i| format!("${i}")).collect();
+        let width = columns.len();
+        let tuples: Vec<String> = (0..rows)
+            .map(|row| {
+                let placeholders: Vec<String> = (1..=width)
+                    .map(|i| format!("${}", row * width + i))
+                    .collect();
+                format!("({})", placeholders.join(", "))
+            })
+            .collect();
         format!(
-            "INSERT INTO {table} ({}) VALUES ({}) ON CONFLICT ({}) {}",
+            "INSERT INTO {table} ({}) VALUES {} ON CONFLICT ({}) {}",
             columns.join(", "),
-            placeholders.join(", "),
+            tuples.join(", "),
             key.join(", "),
             self.conflict(table, &others)
         )
@@ -224,5 +239,9 @@ mod tests {
             "INSERT INTO stats (agent, done) VALUES ($1, $2) ON CONFLICT (agent) DO UPDATE SET done = stats.done + excluded.done"
         );
         assert_eq!(add.params()[1], Cell::Int(Some(1)));
+        assert_eq!(
+            add.sql_for_rows(2),
+            "INSERT INTO stats (agent, done) VALUES ($1, $2), ($3, $4) ON CONFLICT (agent) DO UPDATE SET done = stats.done + excluded.done"
+        );
     }
 }

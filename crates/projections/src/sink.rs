@@ -70,11 +70,9 @@ pub(crate) async fn commit(
                             return Ok(None);
                         }
                     }
-                    for (sql, rows) in &statements {
-                        let mut statement = c.prepare_cached(sql)?;
-                        for row in rows {
-                            statement.execute(rusqlite::params_from_iter(row))?;
-                        }
+                    for (sql, params) in &statements {
+                        c.prepare_cached(sql)?
+                            .execute(rusqlite::params_from_iter(params))?;
                     }
                     let now = chrono::Utc::now().timestamp_micros();
                     for (name, _) in &moves {
@@ -257,22 +255,30 @@ fn groups(compacted: Compacted) -> Vec<Vec<Change>> {
     groups
 }
 
-/// Each group's statement and its rows' parameters, ready for the writer.
-type SqliteStatements = Vec<(String, Vec<Vec<rusqlite::types::Value>>)>;
+/// Statements and their parameters, ready for the writer.
+type SqliteStatements = Vec<(String, Vec<rusqlite::types::Value>)>;
 
 fn sqlite_statements(compacted: Compacted) -> SqliteStatements {
-    groups(compacted)
-        .into_iter()
-        .map(|group| {
-            let sql = group[0].sql();
-            let rows = group
+    let mut statements = Vec::new();
+    for group in groups(compacted) {
+        let mut changes = group.into_iter();
+        loop {
+            let chunk: Vec<Change> = changes.by_ref().take(ROWS_PER_STATEMENT).collect();
+            let Some(first) = chunk.first() else { break };
+            let sql = first.sql_for_rows(chunk.len());
+            let params = chunk
                 .into_iter()
-                .map(|change| change.into_params().into_iter().map(sqlite_value).collect())
+                .flat_map(|change| change.into_params().into_iter().map(sqlite_value))
                 .collect();
-            (sql, rows)
-        })
-        .collect()
+            statements.push((sql, params));
+        }
+    }
+    statements
 }
+
+/// Rows written by one SQLite statement (fewer statements to step through;
+/// 100 rows of the widest model stay far below SQLite's parameter limit).
+const ROWS_PER_STATEMENT: usize = 100;
 
 /// Writes compacted changes: each group of same-shaped rows as one bulk
 /// statement.
