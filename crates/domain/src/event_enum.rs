@@ -32,27 +32,34 @@ macro_rules! event_enum {
                 event_type: &str,
                 data: &serde_json::Value,
             ) -> Result<Self, $crate::DecodeError> {
-                match event_type {
-                    $( $ty => <$payload as serde::Deserialize>::deserialize(data)
-                        .map(Self::$variant)
-                        .map_err(|e| $crate::DecodeError::MalformedData {
-                            event_type: event_type.to_owned(),
-                            reason: e.to_string(),
-                        }), )+
-                    other => Err($crate::DecodeError::UnknownType(other.to_owned())),
-                }
+                Self::decode(event_type, data)
             }
 
             /// Decodes a stored event from its type name and data as JSON
             /// text, without building a generic JSON tree first.
             pub fn from_json(event_type: &str, data: &str) -> Result<Self, $crate::DecodeError> {
+                let mut text = serde_json::Deserializer::from_str(data);
+                let event = Self::decode(event_type, &mut text)?;
+                text.end().map_err(|e| $crate::DecodeError::MalformedData {
+                    event_type: event_type.to_owned(),
+                    reason: e.to_string(),
+                })?;
+                Ok(event)
+            }
+
+            /// The payload of `event_type`, from any serde source.
+            fn decode<'de, D: serde::Deserializer<'de>>(
+                event_type: &str,
+                data: D,
+            ) -> Result<Self, $crate::DecodeError> {
+                let malformed = |e: D::Error| $crate::DecodeError::MalformedData {
+                    event_type: event_type.to_owned(),
+                    reason: e.to_string(),
+                };
                 match event_type {
-                    $( $ty => serde_json::from_str::<$payload>(data)
+                    $( $ty => <$payload as serde::Deserialize>::deserialize(data)
                         .map(Self::$variant)
-                        .map_err(|e| $crate::DecodeError::MalformedData {
-                            event_type: event_type.to_owned(),
-                            reason: e.to_string(),
-                        }), )+
+                        .map_err(malformed), )+
                     other => Err($crate::DecodeError::UnknownType(other.to_owned())),
                 }
             }

@@ -130,11 +130,7 @@ pub(crate) async fn reset(
                 .write(move |c| {
                     for table in &tables {
                         c.execute(&format!("DELETE FROM {table}"), [])?;
-                        let indexes: Vec<(String, String)> = c
-                            .prepare_cached(SQLITE_INDEXES)?
-                            .query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?
-                            .collect::<Result<_, _>>()?;
-                        for (index, definition) in indexes {
+                        for (index, definition) in sqlite_pairs(c, SQLITE_INDEXES, table)? {
                             c.prepare_cached(DEFER_INDEX)?
                                 .execute((&index, table, &definition))?;
                             c.execute(&format!("DROP INDEX \"{index}\""), [])?;
@@ -190,11 +186,7 @@ pub(crate) async fn restore_indexes(store: &Store, tables: &[&'static str]) -> R
             sqlite
                 .write(move |c| {
                     for table in &tables {
-                        let deferred: Vec<(String, String)> = c
-                            .prepare_cached(DEFERRED_INDEXES)?
-                            .query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?
-                            .collect::<Result<_, _>>()?;
-                        for (index, definition) in deferred {
+                        for (index, definition) in sqlite_pairs(c, DEFERRED_INDEXES, table)? {
                             c.execute(&definition, [])?;
                             c.prepare_cached(UNDEFER_INDEX)?.execute([&index])?;
                         }
@@ -224,6 +216,17 @@ pub(crate) async fn restore_indexes(store: &Store, tables: &[&'static str]) -> R
         }
     }
     Ok(())
+}
+
+/// The (name, definition) rows `sql` gives for `table`.
+fn sqlite_pairs(
+    c: &rusqlite::Connection,
+    sql: &str,
+    table: &str,
+) -> Result<Vec<(String, String)>, maos_store::Error> {
+    Ok(c.prepare_cached(sql)?
+        .query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<Result<_, _>>()?)
 }
 
 /// Same-shaped changes, to be written with one statement: all of them

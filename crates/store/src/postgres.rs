@@ -128,7 +128,7 @@ impl EventStore for PostgresStore {
             .bind(stream)
             .bind(to_i64(after_version))
             .bind(to_limit(limit));
-        rows::fetch_events(query, &self.inner.pool, limit).await
+        rows::fetch(query, &self.inner.pool, limit, rows::decode_event).await
     }
 
     async fn read_all_recorded(
@@ -139,7 +139,7 @@ impl EventStore for PostgresStore {
         let query = sqlx::query(include_str!("postgres/read_all.sql"))
             .bind(to_i64(after_position))
             .bind(to_limit(limit));
-        rows::fetch_events(query, &self.inner.pool, limit).await
+        rows::fetch(query, &self.inner.pool, limit, rows::decode_event).await
     }
 
     async fn read_all_payloads(
@@ -150,7 +150,7 @@ impl EventStore for PostgresStore {
         let query = sqlx::query(include_str!("postgres/read_all_payloads.sql"))
             .bind(to_i64(after_position))
             .bind(to_limit(limit));
-        rows::fetch_payloads(query, &self.inner.pool, limit).await
+        rows::fetch(query, &self.inner.pool, limit, rows::decode_payload).await
     }
 
     async fn head_position(&self) -> Result<u64, Error> {

@@ -79,19 +79,19 @@ impl<S: EventStore> Subscription<S> {
     /// up.
     pub async fn next_recorded(&mut self) -> Result<RecordedEvent, Error> {
         self.fill(true).await?;
-        let event = self
-            .buffer
-            .pop_front()
-            .expect("a filled buffer has an event");
-        self.after = event.position;
-        Ok(event)
+        Ok(self.pop().expect("a filled buffer has an event"))
     }
 
     /// Like [`next_recorded`](Self::next_recorded), but `None` once caught
     /// up instead of waiting.
     pub async fn try_next_recorded(&mut self) -> Result<Option<RecordedEvent>, Error> {
         self.fill(false).await?;
-        Ok(self.buffer.pop_front().inspect(|e| self.after = e.position))
+        Ok(self.pop())
+    }
+
+    /// The buffer's first event, handed out.
+    fn pop(&mut self) -> Option<RecordedEvent> {
+        self.buffer.pop_front().inspect(|e| self.after = e.position)
     }
 
     /// Reads a page if the buffer is empty; with `wait`, until one arrives.
@@ -118,9 +118,7 @@ impl<S: EventStore> Subscription<S> {
             return Ok(None);
         };
         let parts = front.decode_parts()?;
-        let event = self.buffer.pop_front().expect("the front was just seen");
-        self.after = event.position;
-        Ok(Some(event.with_parts(parts)))
+        Ok(self.pop().map(|event| event.with_parts(parts)))
     }
 
     async fn wait_for_more(&mut self, last: u64) {

@@ -393,6 +393,14 @@ fn decoding_from_text_equals_decoding_from_a_tree() {
         WorkflowEvent::from_json("workflows.task.assigned", r#"{"attempt": "one"}"#),
         Err(crate::DecodeError::MalformedData { .. })
     ));
+    let text = serde_json::to_string(&workflow_samples()[0].to_data()).unwrap();
+    assert!(
+        matches!(
+            WorkflowEvent::from_json(workflow_samples()[0].event_type(), &format!("{text} x")),
+            Err(crate::DecodeError::MalformedData { .. })
+        ),
+        "text after the payload is refused"
+    );
     assert!(matches!(
         WorkflowEvent::from_json("workflows.task.nope", "{}"),
         Err(crate::DecodeError::UnknownType(_))

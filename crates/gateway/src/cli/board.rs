@@ -1,7 +1,7 @@
 //! `maos board [--watch]`: the task board.
 
 use super::Ctx;
-use super::output::{self, cell, duration};
+use super::output::{self, cell, duration, short};
 use serde_json::Value;
 use std::io::{IsTerminal, Write};
 
@@ -120,9 +120,4 @@ fn show(ctx: &Ctx, tasks: &Value) {
         )
     );
     let _ = out.flush();
-}
-
-/// The first 8 characters of an id.
-pub fn short(id: &str) -> String {
-    id.chars().take(8).collect()
 }

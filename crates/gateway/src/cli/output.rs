@@ -118,6 +118,11 @@ pub fn duration(ms: &Value) -> String {
     }
 }
 
+/// The first 8 characters of an id.
+pub fn short(id: &str) -> String {
+    id.chars().take(8).collect()
+}
+
 /// A workflow state's tasks as a table; agent ids cut to 8 characters when
 /// `short_ids`.
 pub fn task_table(state: &Value, short_ids: bool) -> String {
@@ -132,11 +137,7 @@ pub fn task_table(state: &Value, short_ids: bool) -> String {
                         id.clone(),
                         cell(&t["status"]),
                         cell(&t["spec"]["capability"]),
-                        if short_ids {
-                            agent.chars().take(8).collect()
-                        } else {
-                            agent
-                        },
+                        if short_ids { short(&agent) } else { agent },
                         cell(&t["attempt"]),
                         cell(&t["last_error"]),
                     ]

@@ -12,7 +12,7 @@ use futures_util::stream::{self, Stream};
 use maos_domain::TypePattern;
 use maos_projections::audit::AuditLog;
 use maos_projections::board::WorkflowBoard;
-use maos_projections::{Projector, ProjectorConfig, ReadModel, replay};
+use maos_projections::{ReadModel, replay};
 use maos_store::EventStore;
 use std::collections::HashMap;
 use std::time::Duration;
@@ -152,9 +152,10 @@ fn events(
 }
 
 /// `POST /api/v1/projections/{name}/rebuild`: resets the read model (every
-/// one for `all`, in one pass over the log) and replays the log into it; the answer is a stream of `progress` events
-/// (`{"done": n, "total": m}`) ending with `done` (or `error`). The rebuild
-/// goes on if the client leaves.
+/// one for `all`, in one pass over the log) and replays the log into it;
+/// the answer is a stream of `progress` events (`{"done": n, "total": m}`)
+/// ending with `done` (or `error`). The rebuild goes on if the client
+/// leaves.
 pub async fn rebuild(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -169,32 +170,20 @@ pub async fn rebuild(
             serde_json::json!({"done": done, "total": total})
         ));
     };
-    let config = ProjectorConfig::default();
-    let job: std::pin::Pin<Box<dyn Future<Output = Result<u64, maos_projections::Error>> + Send>> =
-        match name.as_str() {
-            "audit" => Box::pin(async move {
-                Projector::new(store, AuditLog, config)
-                    .rebuild(progress)
-                    .await
-            }),
-            "workflow_board" => Box::pin(async move {
-                Projector::new(store, WorkflowBoard, config)
-                    .rebuild(progress)
-                    .await
-            }),
-            "all" => Box::pin(async move {
-                let models: [&dyn ReadModel; 2] = [&AuditLog, &WorkflowBoard];
-                replay::rebuild(&store, &models, progress).await
-            }),
-            other => {
-                return Err(ApiError::not_found(
-                    "PROJECTION_NOT_FOUND",
-                    format!(
-                        "no projection {other:?}; there are audit and workflow_board (all: both in one pass)"
-                    ),
-                ));
-            }
-        };
+    let models: &'static [&'static dyn ReadModel] = match name.as_str() {
+        "audit" => &[&AuditLog],
+        "workflow_board" => &[&WorkflowBoard],
+        "all" => &[&AuditLog, &WorkflowBoard],
+        other => {
+            return Err(ApiError::not_found(
+                "PROJECTION_NOT_FOUND",
+                format!(
+                    "no projection {other:?}; there are audit and workflow_board (all: both in one pass)"
+                ),
+            ));
+        }
+    };
+    let job = async move { replay::rebuild(&store, models, progress).await };
     tokio::spawn(async move {
         let started = std::time::Instant::now();
         let frame = match job.await {

@@ -7,39 +7,31 @@ use sqlx::Row;
 use sqlx::postgres::{PgArguments, PgPool, PgRow, Postgres};
 use sqlx::query::Query;
 
-/// Runs a query of `read_all.sql` / `read_stream.sql` and decodes each row
-/// as it arrives (while the server sends the next ones), up to `limit`.
-pub(super) async fn fetch_events(
+/// Runs `query` and decodes each of its (at most `limit`) rows with
+/// `decode` as it arrives, while the server sends the next ones.
+pub(super) async fn fetch<T>(
     query: Query<'_, Postgres, PgArguments>,
     pool: &PgPool,
     limit: usize,
-) -> Result<Vec<RecordedEvent>, Error> {
+    decode: impl Fn(&PgRow) -> Result<T, Error>,
+) -> Result<Vec<T>, Error> {
     let mut rows = query.fetch(pool);
-    let mut events = Vec::with_capacity(limit.min(PREALLOCATE));
+    let mut out = Vec::with_capacity(limit.min(PREALLOCATE));
     while let Some(row) = rows.try_next().await? {
-        events.push(decode_event(&row)?);
+        out.push(decode(&row)?);
     }
-    Ok(events)
+    Ok(out)
 }
 
-/// Runs `read_all_payloads.sql`, decoding each row as it arrives.
-pub(super) async fn fetch_payloads(
-    query: Query<'_, Postgres, PgArguments>,
-    pool: &PgPool,
-    limit: usize,
-) -> Result<Vec<EventPayload>, Error> {
-    let mut rows = query.fetch(pool);
-    let mut events = Vec::with_capacity(limit.min(PREALLOCATE));
-    while let Some(row) = rows.try_next().await? {
-        events.push(EventPayload {
-            position: to_u64(row.try_get_unchecked::<i64, _>(0)?),
-            stream: row.try_get_unchecked(1)?,
-            version: to_u64(row.try_get_unchecked(2)?),
-            event_type: row.try_get_unchecked(3)?,
-            data: row.try_get_unchecked(4)?,
-        });
-    }
-    Ok(events)
+/// Decodes a row of `read_all_payloads.sql`.
+pub(super) fn decode_payload(row: &PgRow) -> Result<EventPayload, Error> {
+    Ok(EventPayload {
+        position: to_u64(row.try_get_unchecked::<i64, _>(0)?),
+        stream: row.try_get_unchecked(1)?,
+        version: to_u64(row.try_get_unchecked(2)?),
+        event_type: row.try_get_unchecked(3)?,
+        data: row.try_get_unchecked(4)?,
+    })
 }
 
 /// Most rows a read reserves room for before it sees them.
@@ -47,7 +39,7 @@ const PREALLOCATE: usize = 10_000;
 
 /// Decodes a row of `read_all.sql` / `read_stream.sql`. The column types
 /// are the schema's, so they are not checked again per row.
-fn decode_event(row: &PgRow) -> Result<RecordedEvent, Error> {
+pub(super) fn decode_event(row: &PgRow) -> Result<RecordedEvent, Error> {
     Ok(RecordedEvent {
         position: to_u64(row.try_get_unchecked::<i64, _>(0)?),
         id: row.try_get_unchecked(1)?,
