@@ -175,7 +175,8 @@ impl WorkflowActor {
             self.react(event, ctx);
         }
         self.events_since_snapshot += events.len() as u64;
-        if self.events_since_snapshot >= self.shared.config.snapshot_every && !self.finished {
+        let interval = self.shared.config.snapshot_interval(self.state.tasks.len());
+        if self.events_since_snapshot >= interval && !self.finished {
             self.events_since_snapshot = 0;
             let (store, stream, version) = (
                 self.shared.store.clone(),

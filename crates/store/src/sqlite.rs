@@ -272,12 +272,15 @@ impl EventStore for SqliteStore {
 
     async fn save_snapshot(&self, snapshot: Snapshot) -> Result<(), Error> {
         maos_domain::StreamName::parse(&snapshot.stream)?;
+        // Rendered here: a large workflow's state takes milliseconds, which
+        // every append queued behind the writer would wait for.
+        let state = snapshot.state.to_string();
         self.write(move |c| {
             c.prepare_cached(include_str!("sqlite/save_snapshot.sql"))?
                 .execute(rusqlite::params![
                     snapshot.stream,
                     to_i64(snapshot.version),
-                    snapshot.state.to_string(),
+                    state,
                     snapshot.taken_at.timestamp_micros(),
                 ])?;
             Ok(())

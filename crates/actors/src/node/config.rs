@@ -24,12 +24,31 @@ pub struct NodeConfig {
     pub recover_after: Duration,
     /// Where workflows' task workspaces are created.
     pub workspace_root: PathBuf,
-    /// A workflow's snapshot is saved every this many events (default 100).
+    /// A workflow's snapshot is saved every this many events (default 100),
+    /// or every `snapshot_events_per_task` events per task of the workflow
+    /// where that is more.
     pub snapshot_every: u64,
+    /// See `snapshot_every` (default 4: about one event of each kind a
+    /// task goes through). A snapshot's size grows with the workflow's
+    /// tasks, so spacing snapshots by it keeps their bytes a bounded share
+    /// of what the workflow writes (every 100 events, a 300-task workflow's
+    /// snapshots outweighed its events and each held up the appends queued
+    /// behind it for milliseconds); a restart still replays at most that
+    /// many events after the snapshot.
+    pub snapshot_events_per_task: u64,
     /// Where DELEGATE reads agents' records; `None`: the node's own.
     pub history: Option<Arc<dyn AgentHistory>>,
     /// Names this node in events' `source` (`<node>/<actor>`).
     pub node_name: String,
+}
+
+impl NodeConfig {
+    /// Events between snapshots of a workflow of `tasks` tasks.
+    pub fn snapshot_interval(&self, tasks: usize) -> u64 {
+        let tasks = u64::try_from(tasks).unwrap_or(u64::MAX);
+        self.snapshot_every
+            .max(tasks.saturating_mul(self.snapshot_events_per_task))
+    }
 }
 
 impl Default for NodeConfig {
@@ -41,6 +60,7 @@ impl Default for NodeConfig {
             recover_after: Duration::from_secs(60),
             workspace_root: PathBuf::from(".maos/workspaces"),
             snapshot_every: 100,
+            snapshot_events_per_task: 4,
             history: None,
             node_name: "maos".to_owned(),
         }
@@ -72,4 +92,21 @@ pub struct Submitted {
 pub struct WorkflowOutcome {
     pub status: WorkflowStatus,
     pub state: WorkflowState,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::NodeConfig;
+
+    #[test]
+    fn snapshots_are_spaced_by_the_workflows_size() {
+        let config = NodeConfig::default();
+        assert_eq!(config.snapshot_interval(3), 100);
+        assert_eq!(config.snapshot_interval(300), 1_200);
+        let fixed = NodeConfig {
+            snapshot_events_per_task: 0,
+            ..NodeConfig::default()
+        };
+        assert_eq!(fixed.snapshot_interval(300), 100);
+    }
 }

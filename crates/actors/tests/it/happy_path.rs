@@ -32,6 +32,7 @@ fn dag_yaml() -> String {
 pub async fn a_dag_of_20_tasks_over_5_process_agents_runs_in_dependency_order(store: &Store) {
     let config = NodeConfig {
         snapshot_every: 10,
+        snapshot_events_per_task: 0,
         ..NodeConfig::default()
     };
     let (node, dir) = node(store, config).await;
