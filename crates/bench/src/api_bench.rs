@@ -46,6 +46,11 @@ pub struct Options {
     dir: Option<PathBuf>,
     #[arg(long, default_value_t = 200)]
     flush_samples: usize,
+    /// Submissions per second in the open-loop submit phase [default: half
+    /// of the peak just measured]. A fixed rate compares two versions at
+    /// the same load.
+    #[arg(long)]
+    submit_rate: Option<f64>,
 }
 
 pub async fn run(options: Options) -> anyhow::Result<Value> {
@@ -80,6 +85,7 @@ pub async fn run(options: Options) -> anyhow::Result<Value> {
         concurrency: options.concurrency,
         workflows: options.workflows,
         tasks: options.tasks,
+        submit_rate: options.submit_rate,
     };
     // The load generator gets a thread (and actix system) of its own, so
     // it doesn't share the node's actor thread.
@@ -133,6 +139,7 @@ struct Load {
     concurrency: usize,
     workflows: usize,
     tasks: usize,
+    submit_rate: Option<f64>,
 }
 
 impl Load {
@@ -210,8 +217,8 @@ impl Load {
             .await?;
         let peak_per_s = peak["per_s"].as_f64().unwrap_or(0.0);
 
-        let rate = (peak_per_s / 2.0).max(1.0);
-        eprintln!("submit at half of peak: {rate:.0}/s for {} s", this.seconds);
+        let rate = this.submit_rate.unwrap_or(peak_per_s / 2.0).max(1.0);
+        eprintln!("submit, open loop: {rate:.0}/s for {} s", this.seconds);
         if let Some(m) = &this.node_metrics {
             m.command_latency.clear();
             m.append_latency.clear();
