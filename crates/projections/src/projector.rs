@@ -25,12 +25,6 @@ pub trait ReadModel: Send + Sync + 'static {
 pub struct ProjectorConfig {
     /// Most events per transaction.
     pub batch_size: usize,
-    /// Least time from one live commit to the next (default 10 ms): events
-    /// arriving meanwhile are written together. A busy log then costs the
-    /// store's writer (which every append also waits for) a few larger
-    /// transactions rather than one per handful of events; a read model
-    /// trails the log by at most this much more.
-    pub commit_interval: Duration,
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
 }
@@ -39,7 +33,6 @@ impl Default for ProjectorConfig {
     fn default() -> Self {
         ProjectorConfig {
             batch_size: 1_000,
-            commit_interval: Duration::from_millis(10),
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
         }
@@ -130,7 +123,6 @@ impl<M: ReadModel> Projector<M> {
         self.set(ProjectorState::Running, checkpoint);
         let mut checkpoint = checkpoint;
         let mut subscription = self.store.subscribe(checkpoint);
-        let mut last_commit: Option<tokio::time::Instant> = None;
         loop {
             let mut batch = Vec::new();
             match subscription.next_recorded().await {
@@ -141,9 +133,6 @@ impl<M: ReadModel> Projector<M> {
                     continue;
                 }
             }
-            if let Some(at) = last_commit {
-                tokio::time::sleep_until(at + self.config.commit_interval).await;
-            }
             while batch.len() < self.config.batch_size {
                 match subscription.try_next_recorded().await {
                     Ok(Some(event)) => batch.push(event),
@@ -151,7 +140,6 @@ impl<M: ReadModel> Projector<M> {
                 }
             }
             attempts = 0;
-            last_commit = Some(tokio::time::Instant::now());
             loop {
                 match self.apply(checkpoint, &batch).await {
                     Ok(Applied::Yes(to)) => {
