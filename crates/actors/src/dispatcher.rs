@@ -44,10 +44,14 @@ pub(crate) struct HealthPolicy {
 #[derive(Debug)]
 struct Slot {
     addr: WeakAddr<AgentActor>,
-    capabilities: Vec<Capability>,
+    /// Shared by every agent with the same capabilities (see
+    /// [`Dispatcher::capability_sets`]).
+    capabilities: Arc<[Capability]>,
     max_concurrency: u32,
     healthy: bool,
-    running: HashSet<(WorkflowId, TaskId)>,
+    /// The tasks it holds: at most its concurrency, so a list is enough
+    /// (and an idle agent's costs no allocation).
+    running: Vec<(WorkflowId, TaskId)>,
     consecutive_failures: u32,
 }
 
@@ -68,6 +72,9 @@ struct Held {
 pub(crate) struct Dispatcher {
     agents: HashMap<AgentId, Slot>,
     by_capability: HashMap<Capability, Vec<AgentId>>,
+    /// Each distinct set of capabilities once: a node's agents share a few
+    /// sets, so a slot holds a pointer rather than its own copy.
+    capability_sets: HashSet<Arc<[Capability]>>,
     waiting: VecDeque<RequestAgent>,
     held: HashMap<(WorkflowId, TaskId), Held>,
     records: HashMap<(AgentId, Capability), Record>,
@@ -85,6 +92,7 @@ impl Dispatcher {
         Dispatcher {
             agents: HashMap::new(),
             by_capability: HashMap::new(),
+            capability_sets: HashSet::new(),
             waiting: VecDeque::new(),
             held: HashMap::new(),
             records: HashMap::new(),
@@ -122,7 +130,7 @@ impl Dispatcher {
             .filter_map(|id| self.agents.get(id).map(|slot| (id, slot)))
             .map(|(id, slot)| Candidate {
                 agent_id: *id,
-                capabilities: slot.capabilities.clone(),
+                capabilities: slot.capabilities.to_vec(),
                 healthy: slot.healthy,
                 load: u32::try_from(slot.running.len()).unwrap_or(u32::MAX),
                 max_concurrency: slot.max_concurrency,
@@ -136,7 +144,7 @@ impl Dispatcher {
         scores.truncate(MAX_RECORDED_CANDIDATES);
         let slot = self.agents.get_mut(&chosen)?;
         let key = (request.workflow_id, request.task_id.clone());
-        slot.running.insert(key.clone());
+        slot.running.push(key.clone());
         self.held.insert(
             key,
             Held {
@@ -171,6 +179,24 @@ impl Dispatcher {
                 exhausted.insert(unserved.capability.clone());
                 self.waiting.push_back(unserved);
             }
+        }
+    }
+
+    /// The shared copy of `capabilities`.
+    fn capability_set(&mut self, capabilities: &[Capability]) -> Arc<[Capability]> {
+        if let Some(set) = self.capability_sets.get(capabilities) {
+            return Arc::clone(set);
+        }
+        let set: Arc<[Capability]> = capabilities.into();
+        self.capability_sets.insert(Arc::clone(&set));
+        set
+    }
+
+    /// Drops a set no agent holds any more (`set` and the shared copy are
+    /// the last two).
+    fn forget_unused(&mut self, set: Arc<[Capability]>) {
+        if Arc::strong_count(&set) == 2 {
+            self.capability_sets.remove(&set);
         }
     }
 
@@ -246,15 +272,16 @@ impl Actor for Dispatcher {
 impl Handler<AgentUp> for Dispatcher {
     type Result = ();
     fn handle(&mut self, msg: AgentUp, _: &mut Context<Self>) {
+        let capabilities = self.capability_set(&msg.capabilities);
         let slot = self.agents.entry(msg.agent_id).or_insert_with(|| Slot {
             addr: msg.addr.clone(),
-            capabilities: Vec::new(),
+            capabilities: Arc::clone(&capabilities),
             max_concurrency: 0,
             healthy: true,
-            running: HashSet::new(),
+            running: Vec::new(),
             consecutive_failures: 0,
         });
-        let old_capabilities = std::mem::replace(&mut slot.capabilities, msg.capabilities.clone());
+        let old_capabilities = std::mem::replace(&mut slot.capabilities, capabilities);
         slot.addr = msg.addr;
         slot.max_concurrency = msg.max_concurrency;
         if msg.healthy && !slot.healthy {
@@ -263,6 +290,7 @@ impl Handler<AgentUp> for Dispatcher {
         slot.healthy = msg.healthy;
         self.unindex(msg.agent_id, &old_capabilities);
         self.index(msg.agent_id, &msg.capabilities);
+        self.forget_unused(old_capabilities);
         if !self.waiting.is_empty() {
             self.serve_waiting();
         }
@@ -274,6 +302,7 @@ impl Handler<AgentDown> for Dispatcher {
     fn handle(&mut self, msg: AgentDown, _: &mut Context<Self>) {
         if let Some(slot) = self.agents.remove(&msg.agent_id) {
             self.unindex(msg.agent_id, &slot.capabilities);
+            self.forget_unused(slot.capabilities);
         }
     }
 }
@@ -305,8 +334,10 @@ impl Handler<Occupy> for Dispatcher {
     type Result = ();
     fn handle(&mut self, msg: Occupy, _: &mut Context<Self>) {
         let key = (msg.workflow_id, msg.task_id);
-        if let Some(slot) = self.agents.get_mut(&msg.agent_id) {
-            slot.running.insert(key.clone());
+        if let Some(slot) = self.agents.get_mut(&msg.agent_id)
+            && !slot.running.contains(&key)
+        {
+            slot.running.push(key.clone());
         }
         let capability = self.held.get(&key).and_then(|h| h.capability.clone());
         self.held.insert(
@@ -330,7 +361,7 @@ impl Handler<Release> for Dispatcher {
         let agent_id = held.agent_id;
         let mut unhealthy = None;
         if let Some(slot) = self.agents.get_mut(&agent_id) {
-            slot.running.remove(&key);
+            slot.running.retain(|k| *k != key);
             match msg.ending {
                 Ending::Succeeded { .. } => slot.consecutive_failures = 0,
                 Ending::Failed => {
@@ -376,5 +407,34 @@ impl Handler<CountAgents> for Dispatcher {
     type Result = usize;
     fn handle(&mut self, _: CountAgents, _: &mut Context<Self>) -> usize {
         self.agents.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn agents_with_the_same_capabilities_share_one_copy() {
+        let mut dispatcher = Dispatcher::new(
+            HealthPolicy {
+                unhealthy_after: 3,
+                recover_after: Duration::from_secs(60),
+            },
+            None,
+            Arc::default(),
+        );
+        let build_test = [Capability::from("build"), Capability::from("test")];
+        let a = dispatcher.capability_set(&build_test);
+        let b = dispatcher.capability_set(&build_test.clone());
+        assert!(Arc::ptr_eq(&a, &b));
+        let docs = dispatcher.capability_set(&[Capability::from("docs")]);
+        assert_eq!(dispatcher.capability_sets.len(), 2);
+        // Still held by `b`: kept.
+        dispatcher.forget_unused(a);
+        assert_eq!(dispatcher.capability_sets.len(), 2);
+        dispatcher.forget_unused(b);
+        dispatcher.forget_unused(docs);
+        assert!(dispatcher.capability_sets.is_empty());
     }
 }
