@@ -1,6 +1,7 @@
 //! The workflow board: one row per workflow (`maos_workflows`), per task
-//! (`maos_tasks`) and per attempt (`maos_attempts`), and the queries over
-//! them — task boards, workflow summaries, agent stats.
+//! (`maos_tasks`), per attempt (`maos_attempts`) and per agent
+//! (`maos_agents`), and the queries over them — task boards, workflow
+//! summaries, agent stats, the agent directory.
 //!
 //! Each workflow event names the status it leads to (the log only holds
 //! legal transitions), so the model needs no memory of earlier events.
@@ -28,10 +29,19 @@ impl ReadModel for WorkflowBoard {
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["maos_workflows", "maos_tasks", "maos_attempts"]
+        &[
+            "maos_workflows",
+            "maos_tasks",
+            "maos_attempts",
+            "maos_agents",
+        ]
     }
 
     fn changes(&self, envelope: &RecordedEvent, out: &mut Vec<Change>) -> Result<(), Error> {
+        if let Some(agent) = envelope.stream.strip_prefix("agent-") {
+            crate::agent_directory::changes(agent, envelope, out);
+            return Ok(());
+        }
         let Some(workflow) = envelope.stream.strip_prefix("workflow-") else {
             return Ok(());
         };
@@ -44,11 +54,11 @@ impl ReadModel for WorkflowBoard {
     }
 }
 
-fn time(t: DateTime<Utc>) -> Cell {
+pub(crate) fn time(t: DateTime<Utc>) -> Cell {
     Cell::int(t.timestamp_micros())
 }
 
-fn status(s: &str) -> (&'static str, Cell) {
+pub(crate) fn status(s: &str) -> (&'static str, Cell) {
     ("status", Cell::text(s))
 }
 

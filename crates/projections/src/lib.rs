@@ -11,6 +11,7 @@
 //! tables and checkpoint and replays from zero through the same code, so a
 //! rebuild produces exactly the rows incremental projection produced.
 
+pub mod agent_directory;
 pub mod audit;
 pub mod board;
 mod change;

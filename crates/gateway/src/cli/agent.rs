@@ -9,11 +9,17 @@ use std::path::PathBuf;
 
 #[derive(Debug, clap::Subcommand)]
 pub enum Command {
-    /// Agents with their status and record.
+    /// Agents with their status and record, a page at a time in id order.
     List {
         /// healthy, unhealthy or retired.
         #[arg(long)]
         status: Option<String>,
+        /// Start after this agent id (the cursor a page ends with).
+        #[arg(long)]
+        after: Option<String>,
+        /// Agents per page (1 to 1000).
+        #[arg(long, default_value_t = 100)]
+        limit: usize,
     },
     /// Register the agents of a file (an agents file with `agents:`, or one
     /// agent definition); agents of the same names are updated.
@@ -29,12 +35,20 @@ pub enum Command {
 
 pub async fn run(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
     match command {
-        Command::List { status } => {
+        Command::List {
+            status,
+            after,
+            limit,
+        } => {
             let client = ctx.reader().await?;
             let answer = client
                 .get(&format!(
                     "/api/v1/agents{}",
-                    output::query(&[("status", status)])
+                    output::query(&[
+                        ("status", status),
+                        ("after", after),
+                        ("limit", Some(limit.to_string())),
+                    ])
                 ))
                 .await;
             client.close().await;
@@ -89,6 +103,9 @@ pub async fn run(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
                     &rows
                 )
             );
+            if let Some(next) = answer["meta"]["next"].as_str() {
+                println!("(more: --after {next})");
+            }
         }
         Command::Register { file } => {
             let text = std::fs::read_to_string(&file)

@@ -12,10 +12,11 @@ use super::views::{
 use actix_web::{HttpResponse, web};
 use maos_domain::agent::{self, AgentEvent, AgentState};
 use maos_domain::{AgentId, WorkflowId};
-use maos_projections::audit::{self, AuditLog, AuditQuery};
-use maos_projections::board::{self, TaskQuery, WorkflowQuery};
+use maos_projections::agent_directory::{self, AgentQuery};
+use maos_projections::audit::{self, AuditQuery};
+use maos_projections::board::{self, TaskQuery, WorkflowBoard, WorkflowQuery};
 use maos_projections::history::{self, AsOf};
-use maos_projections::{Cell, ProjectorState, ReadModel};
+use maos_projections::{ProjectorState, ReadModel};
 use maos_store::EventStore;
 use std::collections::HashMap;
 
@@ -222,40 +223,32 @@ pub async fn list_agents(
     state: web::Data<AppState>,
     query: Query,
 ) -> Result<HttpResponse, ApiError> {
-    let p = Params::new(query.into_inner(), &["status"])?;
-    let status = p.text("status");
-    // Agents are found through the audit log: let it catch up first, so an
-    // agent registered just before is listed.
-    state.read_your_writes(AuditLog.name()).await?;
-    let streams = maos_projections::db::fetch(
-        &state.store,
-        "SELECT DISTINCT stream FROM maos_audit WHERE stream LIKE $1 ORDER BY stream".to_owned(),
-        vec![Cell::text(format!("{}-%", AgentId::CATEGORY))],
-    )
-    .await?;
-    let mut agents = Vec::new();
-    for row in &streams {
-        let Some(stream) = maos_projections::db::text(&row[0]) else {
+    let p = Params::new(query.into_inner(), &["status", "after", "limit"])?;
+    let q = AgentQuery {
+        status: p.text("status"),
+        after: p.text("after"),
+        limit: p.limit(100)?,
+    };
+    // Let the directory catch up first, so an agent registered just before
+    // is listed.
+    state.read_your_writes(WorkflowBoard.name()).await?;
+    let entries = agent_directory::agents(&state.store, &q).await?;
+    let next = (entries.len() == q.limit)
+        .then(|| entries.last().map(|e| e.agent_id.clone()))
+        .flatten();
+    let mut agents = Vec::with_capacity(entries.len());
+    for entry in &entries {
+        let Ok(id) = uuid::Uuid::parse_str(&entry.agent_id) else {
             continue;
         };
-        let Some(id) = stream
-            .split_once('-')
-            .and_then(|(_, id)| uuid::Uuid::parse_str(id).ok())
-        else {
-            continue;
-        };
+        // The state itself is the agent's stream folded: exact, and one
+        // agent's stream is short.
         let view = agent_view(&state, AgentId(id)).await?;
-        let wanted = status.as_deref().is_none_or(|s| {
-            serde_json::to_value(view.state.status)
-                .ok()
-                .and_then(|v| v.as_str().map(str::to_owned))
-                == Some(s.to_owned())
-        });
-        if wanted && view.state.version > 0 {
+        if view.state.version > 0 {
             agents.push(view);
         }
     }
-    Ok(ok(agents))
+    Ok(page(agents, next))
 }
 
 /// `GET /api/v1/agents/{id}`

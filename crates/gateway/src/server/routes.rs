@@ -370,11 +370,17 @@ pub static ENDPOINTS: &[Endpoint] = &[
         path: "/api/v1/agents",
         access: VIEWER,
         operation_id: "listAgents",
-        summary: "Agents with their stats",
+        summary: "Agents with their stats, a page at a time in id order",
         tag: "agents",
-        query: &[("status", "healthy, unhealthy or retired")],
+        query: &[
+            ("status", "healthy, unhealthy or retired"),
+            ("after", "cursor AGENT_ID: `meta.next`"),
+            ("limit", "page size (1..=1000, default 100)"),
+        ],
         body: None,
-        answer: data!(200, Vec<AgentView>),
+        answer: Answer::Page {
+            schema: schema::<AgentView>,
+        },
         route: || web::get().to(queries::list_agents),
     },
     Endpoint {

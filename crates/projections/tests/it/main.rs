@@ -1,6 +1,7 @@
 //! The read side on real databases: every test body runs on SQLite (a fresh
 //! file) and on PostgreSQL (a fresh database).
 
+mod agent_directory;
 mod audit;
 mod board;
 mod exactly_once;
@@ -34,6 +35,7 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
+    agent_directory::the_agent_directory_lists_agents_by_status_a_page_at_a_time,
     audit::it_answers_every_filter,
     audit::the_causation_tree_of_a_completion_leads_back_to_the_submission,
     audit::bad_queries_get_precise_errors,

@@ -37,6 +37,26 @@ pub async fn agents_are_registered_listed_and_retired_from_the_command_line(serv
         3,
         "two from the agents file and this one"
     );
+    // A page at a time, in id order, with the cursor to go on from.
+    let first = server.cli_json(&["agent", "list", "--limit", "2"]);
+    assert_eq!(
+        first,
+        Value::Array(agents.as_array().unwrap()[..2].to_vec())
+    );
+    let table = server.cli(&["agent", "list", "--limit", "2"]);
+    let table = String::from_utf8_lossy(&table.stdout);
+    let cursor = first[1]["agent_id"].as_str().unwrap();
+    assert!(
+        table.contains(&format!("(more: --after {cursor})")),
+        "{table}"
+    );
+    let rest = server.cli_json(&["agent", "list", "--after", cursor]);
+    assert_eq!(rest, Value::Array(agents.as_array().unwrap()[2..].to_vec()));
+    let bad = server.cli(&["agent", "list", "--status", "asleep"]);
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert_eq!(stderr.trim().lines().count(), 1, "{stderr}");
+    assert!(stderr.contains("asleep"), "{stderr}");
 
     let out = server.cli(&["agent", "retire", "reviewer", "--reason", "done"]);
     assert!(
