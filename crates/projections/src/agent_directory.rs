@@ -4,7 +4,7 @@
 //! folded (one agent at a time); this only says which agents there are.
 
 use crate::board::{MAX_PAGE, status, time};
-use crate::db::{self, check_limit, int, text};
+use crate::db::{self, Filter, check_limit, check_one_of, int, text};
 use crate::{Cell, Change, Error};
 use chrono::{DateTime, Utc};
 use maos_domain::agent::AgentEvent;
@@ -56,32 +56,18 @@ pub struct AgentEntry {
 /// A page of the agent directory.
 pub async fn agents(store: &Store, q: &AgentQuery) -> Result<Vec<AgentEntry>, Error> {
     let limit = check_limit(q.limit, MAX_PAGE)?;
-    let mut conditions: Vec<String> = Vec::new();
-    let mut params: Vec<Cell> = Vec::new();
+    let mut filter = Filter::default();
     if let Some(s) = &q.status {
-        if !AGENT_STATUSES.contains(&s.as_str()) {
-            return Err(Error::InvalidQuery(format!(
-                "unknown agent status {s:?}; one of {}",
-                AGENT_STATUSES.join(", ")
-            )));
-        }
-        params.push(Cell::text(s.clone()));
-        conditions.push(format!("status = ${}", params.len()));
+        check_one_of("agent status", s, AGENT_STATUSES)?;
+        filter.and(Cell::text(s.clone()), |p| format!("status = {p}"));
     }
     if let Some(after) = &q.after {
-        params.push(Cell::text(after.clone()));
-        conditions.push(format!("agent_id > ${}", params.len()));
+        filter.and(Cell::text(after.clone()), |p| format!("agent_id > {p}"));
     }
-    params.push(Cell::Int(Some(limit)));
-    let filter = if conditions.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", conditions.join(" AND "))
-    };
+    let (filter, limit, params) = filter.finish(limit);
     let sql = format!(
         "SELECT agent_id, status, registered_at FROM maos_agents {filter} \
-         ORDER BY agent_id LIMIT ${}",
-        params.len()
+         ORDER BY agent_id LIMIT {limit}"
     );
     let rows = db::fetch(store, sql, params).await?;
     Ok(rows

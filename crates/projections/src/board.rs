@@ -8,7 +8,7 @@
 //! Derived figures (counts per status, durations, success rates, load) are
 //! computed when queried.
 
-use crate::db::{self, check_limit, int, text};
+use crate::db::{self, Filter, check_limit, check_one_of, int, text};
 use crate::{Cell, Change, Error, ReadModel};
 use chrono::{DateTime, Utc};
 use maos_domain::workflow::WorkflowEvent as E;
@@ -308,50 +308,30 @@ const TASK_STATUSES: &[&str] = &[
 /// A page of the task board.
 pub async fn tasks(store: &Store, q: &TaskQuery) -> Result<Vec<TaskRow>, Error> {
     let limit = check_limit(q.limit, MAX_PAGE)?;
-    if let Some(s) = &q.status
-        && !TASK_STATUSES.contains(&s.as_str())
-    {
-        return Err(Error::InvalidQuery(format!(
-            "unknown task status {s:?}; one of {}",
-            TASK_STATUSES.join(", ")
-        )));
-    }
-    let mut conditions: Vec<String> = Vec::new();
-    let mut params: Vec<Cell> = Vec::new();
-    let mut bind = |column: &str, value: String| {
-        params.push(Cell::text(value));
-        conditions.push(format!("{column} = ${}", params.len()));
-    };
-    if let Some(w) = q.workflow_id {
-        bind("workflow_id", w.0.to_string());
-    }
     if let Some(s) = &q.status {
-        bind("status", s.clone());
+        check_one_of("task status", s, TASK_STATUSES)?;
     }
-    if let Some(a) = &q.assignee {
-        bind("assignee", a.clone());
-    }
-    if let Some(c) = &q.capability {
-        bind("capability", c.clone());
+    let mut filter = Filter::default();
+    let columns = [
+        ("workflow_id", q.workflow_id.map(|w| w.0.to_string())),
+        ("status", q.status.clone()),
+        ("assignee", q.assignee.clone()),
+        ("capability", q.capability.clone()),
+    ];
+    for (column, value) in columns {
+        if let Some(value) = value {
+            filter.and(Cell::text(value), |p| format!("{column} = {p}"));
+        }
     }
     if let Some((w, t)) = &q.after {
-        params.push(Cell::text(w.clone()));
-        params.push(Cell::text(t.clone()));
-        let (a, b) = (params.len() - 1, params.len());
-        conditions.push(format!(
-            "(workflow_id > ${a} OR (workflow_id = ${a} AND task_id > ${b}))"
-        ));
+        filter.and_pair(Cell::text(w.clone()), Cell::text(t.clone()), |a, b| {
+            format!("(workflow_id > {a} OR (workflow_id = {a} AND task_id > {b}))")
+        });
     }
-    params.push(Cell::Int(Some(limit)));
-    let filter = if conditions.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", conditions.join(" AND "))
-    };
+    let (filter, limit, params) = filter.finish(limit);
     let sql = format!(
         "SELECT workflow_id, task_id, capability, status, assignee, attempt, started_at, finished_at, last_error \
-         FROM maos_tasks {filter} ORDER BY workflow_id, task_id LIMIT ${}",
-        params.len()
+         FROM maos_tasks {filter} ORDER BY workflow_id, task_id LIMIT {limit}"
     );
     let rows = db::fetch(store, sql, params).await?;
     Ok(rows
@@ -572,31 +552,19 @@ const WORKFLOW_STATUSES: &[&str] = &["submitted", "running", "completed", "faile
 /// A page of workflow summaries, newest first.
 pub async fn workflows(store: &Store, q: &WorkflowQuery) -> Result<Vec<WorkflowSummary>, Error> {
     let limit = check_limit(q.limit, MAX_PAGE)?;
-    let mut conditions: Vec<String> = Vec::new();
-    let mut params: Vec<Cell> = Vec::new();
+    let mut filter = Filter::default();
     if let Some(s) = &q.status {
-        if !WORKFLOW_STATUSES.contains(&s.as_str()) {
-            return Err(Error::InvalidQuery(format!(
-                "unknown workflow status {s:?}; one of {}",
-                WORKFLOW_STATUSES.join(", ")
-            )));
-        }
-        params.push(Cell::text(s.clone()));
-        conditions.push(format!("status = ${}", params.len()));
+        check_one_of("workflow status", s, WORKFLOW_STATUSES)?;
+        filter.and(Cell::text(s.clone()), |p| format!("status = {p}"));
     }
     if let Some(before) = q.before {
-        params.push(Cell::text(before.0.to_string()));
-        conditions.push(format!("workflow_id < ${}", params.len()));
+        filter.and(Cell::text(before.0.to_string()), |p| {
+            format!("workflow_id < {p}")
+        });
     }
-    params.push(Cell::Int(Some(limit)));
-    let filter = if conditions.is_empty() {
-        String::new()
-    } else {
-        format!("WHERE {}", conditions.join(" AND "))
-    };
+    let (filter, limit, params) = filter.finish(limit);
     let sql = format!(
-        "SELECT workflow_id FROM maos_workflows {filter} ORDER BY workflow_id DESC LIMIT ${}",
-        params.len()
+        "SELECT workflow_id FROM maos_workflows {filter} ORDER BY workflow_id DESC LIMIT {limit}"
     );
     let ids = db::fetch(store, sql, params).await?;
     let mut out = Vec::with_capacity(ids.len());

@@ -125,3 +125,57 @@ pub(crate) fn check_limit(limit: usize, max: usize) -> Result<i64, Error> {
     }
     Ok(i64::try_from(limit).unwrap_or(i64::MAX))
 }
+
+/// `value`, if it is one of `allowed` (`what` names the kind in the error).
+pub(crate) fn check_one_of(what: &str, value: &str, allowed: &[&str]) -> Result<(), Error> {
+    if allowed.contains(&value) {
+        return Ok(());
+    }
+    Err(Error::InvalidQuery(format!(
+        "unknown {what} {value:?}; one of {}",
+        allowed.join(", ")
+    )))
+}
+
+/// A query's `WHERE` conditions with their parameters, numbered `$1…` in
+/// the order they are added, and the page size as the last parameter.
+#[derive(Debug, Default)]
+pub(crate) struct Filter {
+    conditions: Vec<String>,
+    params: Vec<Cell>,
+}
+
+impl Filter {
+    /// Adds a condition; `condition` gets the placeholder of `value`.
+    pub(crate) fn and(&mut self, value: Cell, condition: impl FnOnce(&str) -> String) {
+        self.params.push(value);
+        let placeholder = format!("${}", self.params.len());
+        self.conditions.push(condition(&placeholder));
+    }
+
+    /// Adds a condition on two values; `condition` gets their placeholders.
+    pub(crate) fn and_pair(
+        &mut self,
+        first: Cell,
+        second: Cell,
+        condition: impl FnOnce(&str, &str) -> String,
+    ) {
+        self.params.push(first);
+        self.params.push(second);
+        let (a, b) = (self.params.len() - 1, self.params.len());
+        self.conditions
+            .push(condition(&format!("${a}"), &format!("${b}")));
+    }
+
+    /// The `WHERE` clause (empty without conditions), the page size's
+    /// placeholder, and every parameter.
+    pub(crate) fn finish(mut self, limit: i64) -> (String, String, Vec<Cell>) {
+        let filter = if self.conditions.is_empty() {
+            String::new()
+        } else {
+            format!("WHERE {}", self.conditions.join(" AND "))
+        };
+        self.params.push(Cell::Int(Some(limit)));
+        (filter, format!("${}", self.params.len()), self.params)
+    }
+}

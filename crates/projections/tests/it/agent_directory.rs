@@ -1,9 +1,9 @@
+use maos_domain::AgentId;
 use maos_domain::agent::{self, AgentCommand, AgentState};
-use maos_domain::{AgentId, Metadata};
 use maos_projections::agent_directory::{self, AgentQuery};
 use maos_projections::board::WorkflowBoard;
 use maos_projections::{Error, Projector, ProjectorConfig};
-use maos_store::{EventStore, ExpectedVersion, NewEvent, Store};
+use maos_store::Store;
 use uuid::Uuid;
 
 /// Decides `commands` for a new agent and appends what they decide.
@@ -21,14 +21,7 @@ async fn agent(store: &Store, name: &str, commands: Vec<AgentCommand>) -> AgentI
     let mut state = AgentState::default();
     for command in std::iter::once(register).chain(commands) {
         let events = agent::decide(&state, command).unwrap();
-        let new: Vec<NewEvent> = events
-            .iter()
-            .map(|e| NewEvent::from_domain(e, Metadata::new(Uuid::now_v7())))
-            .collect();
-        store
-            .append(&id.stream(), ExpectedVersion::after(state.version), new)
-            .await
-            .unwrap();
+        crate::support::append_decided(store, &id.stream(), state.version, &events).await;
         state = events.iter().fold(state, agent::evolve);
     }
     id

@@ -1,10 +1,10 @@
 use crate::audit::run_workflow;
 use chrono::{DateTime, TimeDelta, Utc};
 use maos_domain::workflow::{self, WorkflowCommand};
-use maos_domain::{AgentId, Attempt, Metadata, TaskId, WorkflowId};
+use maos_domain::{AgentId, Attempt, TaskId, WorkflowId};
 use maos_projections::board::{self, TaskQuery, WorkflowBoard};
 use maos_projections::{Error, Projector, ProjectorConfig};
-use maos_store::{EventStore, ExpectedVersion, NewEvent, Store};
+use maos_store::Store;
 use uuid::Uuid;
 
 async fn project(store: &Store) {
@@ -92,14 +92,7 @@ pub async fn run_with_a_retry(store: &Store, one: AgentId, two: AgentId) -> Work
     let mut state = workflow::WorkflowState::default();
     for command in commands {
         let events = workflow::decide(&state, command).unwrap();
-        let new: Vec<NewEvent> = events
-            .iter()
-            .map(|e| NewEvent::from_domain(e, Metadata::new(Uuid::now_v7())))
-            .collect();
-        store
-            .append(&id.stream(), ExpectedVersion::after(state.version), new)
-            .await
-            .unwrap();
+        crate::support::append_decided(store, &id.stream(), state.version, &events).await;
         state = events.iter().fold(state, workflow::evolve);
     }
     id

@@ -71,3 +71,21 @@ pub async fn indexes(store: &Store, table: &str) -> Vec<(String, String)> {
         .unwrap(),
     }
 }
+
+/// Appends a decision's `events` to `stream`, whose version was `after`.
+pub async fn append_decided(
+    store: &Store,
+    stream: &str,
+    after: u64,
+    events: &[impl maos_domain::DomainEvent],
+) {
+    use maos_store::{EventStore, ExpectedVersion, NewEvent};
+    let new: Vec<NewEvent> = events
+        .iter()
+        .map(|e| NewEvent::from_domain(e, maos_domain::Metadata::new(uuid::Uuid::now_v7())))
+        .collect();
+    store
+        .append(stream, ExpectedVersion::after(after), new)
+        .await
+        .unwrap();
+}
