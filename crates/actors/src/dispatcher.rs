@@ -130,7 +130,7 @@ impl Dispatcher {
             .filter_map(|id| self.agents.get(id).map(|slot| (id, slot)))
             .map(|(id, slot)| Candidate {
                 agent_id: *id,
-                capabilities: slot.capabilities.to_vec(),
+                capabilities: Arc::clone(&slot.capabilities),
                 healthy: slot.healthy,
                 load: u32::try_from(slot.running.len()).unwrap_or(u32::MAX),
                 max_concurrency: slot.max_concurrency,

@@ -30,7 +30,9 @@ const RECENT_FAILURE_PENALTY: u32 = 300;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Candidate {
     pub agent_id: AgentId,
-    pub capabilities: Vec<Capability>,
+    /// Shared, not copied: a node's agents share a few sets, and every
+    /// capable agent is a candidate for every task.
+    pub capabilities: std::sync::Arc<[Capability]>,
     pub healthy: bool,
     /// Attempts the agent holds now.
     pub load: u32,

@@ -5,7 +5,7 @@ use uuid::Uuid;
 fn agent(n: u128, load: u32, max: u32, history: Option<History>) -> Candidate {
     Candidate {
         agent_id: AgentId(Uuid::from_u128(n)),
-        capabilities: vec!["backend".into()],
+        capabilities: vec!["backend".into()].into(),
         healthy: true,
         load,
         max_concurrency: max,
@@ -16,7 +16,7 @@ fn agent(n: u128, load: u32, max: u32, history: Option<History>) -> Candidate {
 #[test]
 fn it_excludes_agents_without_the_capability_unhealthy_or_full() {
     let mut missing = agent(1, 0, 2, None);
-    missing.capabilities = vec!["qa".into()];
+    missing.capabilities = vec!["qa".into()].into();
     let mut sick = agent(2, 0, 2, None);
     sick.healthy = false;
     let full = agent(3, 2, 2, None);
@@ -83,9 +83,9 @@ fn arb_candidate() -> impl Strategy<Value = Candidate> {
         .prop_map(|(has_cap, healthy, load, max, h)| Candidate {
             agent_id: AgentId(Uuid::nil()),
             capabilities: if has_cap {
-                vec!["backend".into()]
+                vec!["backend".into()].into()
             } else {
-                vec!["qa".into()]
+                vec!["qa".into()].into()
             },
             healthy,
             load,
