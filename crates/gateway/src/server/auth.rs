@@ -5,13 +5,14 @@
 use super::error::ApiError;
 use actix_web::http::StatusCode;
 use maos_projections::Cell;
-use maos_projections::db::{execute, fetch, text};
+use maos_projections::db::{execute, fetch, int, text};
 use maos_store::Store;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::RwLock;
+use std::time::{Duration, Instant};
 
 /// What a caller may do. Each role can do what the ones below it can.
 #[derive(
@@ -72,11 +73,41 @@ pub struct NewToken {
     pub role: Role,
 }
 
-/// The token store, with the tokens seen so far cached by hash.
+/// A token as listed: never its value or hash.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct TokenInfo {
+    pub id: String,
+    pub subject: String,
+    pub role: Role,
+    pub created_at: chrono::DateTime<chrono::Utc>,
+    pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// The token store, with the tokens seen so far cached by hash for at most
+/// [`CACHE_TTL`].
 #[derive(Debug)]
 pub struct Tokens {
     store: Store,
-    cache: RwLock<HashMap<String, Principal>>,
+    cache: RwLock<HashMap<String, (Principal, Instant)>>,
+}
+
+/// How long a verified token is trusted without asking the database: a
+/// token revoked through another server sharing the database stops working
+/// here within this time (through this one, at once).
+pub const CACHE_TTL: Duration = Duration::from_secs(30);
+
+/// A row of `maos_tokens` as listed (id, subject, role, created, revoked).
+fn token_info(row: &[Cell]) -> TokenInfo {
+    let time = |c: &Cell| int(c).and_then(chrono::DateTime::from_timestamp_micros);
+    TokenInfo {
+        id: text(&row[0]).unwrap_or_default(),
+        subject: text(&row[1]).unwrap_or_default(),
+        role: text(&row[2])
+            .and_then(|r| Role::parse(&r))
+            .unwrap_or(Role::Viewer),
+        created_at: time(&row[3]).unwrap_or_default(),
+        revoked_at: time(&row[4]),
+    }
 }
 
 /// The admin token file in a data dir.
@@ -86,6 +117,11 @@ const INSERT: &str =
     "INSERT INTO maos_tokens (id, hash, subject, role, created_at) VALUES ($1, $2, $3, $4, $5)";
 const LOOKUP: &str =
     "SELECT id, subject, role FROM maos_tokens WHERE hash = $1 AND revoked_at IS NULL";
+const KNOWN: &str = "SELECT id FROM maos_tokens WHERE hash = $1";
+// SQLite numbers `$n` parameters in order of appearance: keep them in order.
+const REVOKE: &str = "UPDATE maos_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL";
+const ONE: &str = "SELECT id, subject, role, created_at, revoked_at FROM maos_tokens WHERE id = $1";
+const LIST: &str = "SELECT id, subject, role, created_at, revoked_at FROM maos_tokens ORDER BY id";
 
 impl Tokens {
     pub fn new(store: Store) -> Tokens {
@@ -140,11 +176,12 @@ impl Tokens {
     /// Who holds `token`, if anyone.
     pub async fn verify(&self, token: &str) -> Result<Option<Principal>, ApiError> {
         let hash = hash(token);
-        if let Some(p) = self
+        if let Some((p, _)) = self
             .cache
             .read()
             .unwrap_or_else(|e| e.into_inner())
             .get(&hash)
+            .filter(|(_, at)| at.elapsed() < CACHE_TTL)
         {
             return Ok(Some(p.clone()));
         }
@@ -167,8 +204,44 @@ impl Tokens {
         self.cache
             .write()
             .unwrap_or_else(|e| e.into_inner())
-            .insert(hash, principal.clone());
+            .insert(hash, (principal.clone(), Instant::now()));
         Ok(Some(principal))
+    }
+
+    /// Every token, revoked ones too, in id (creation) order.
+    pub async fn list(&self) -> Result<Vec<TokenInfo>, ApiError> {
+        let rows = fetch(&self.store, LIST.to_owned(), Vec::new()).await?;
+        Ok(rows.iter().map(|r| token_info(r)).collect())
+    }
+
+    /// Revokes the token `id`: it stops working at once on this server.
+    pub async fn revoke(&self, id: &str) -> Result<TokenInfo, ApiError> {
+        let now = chrono::Utc::now().timestamp_micros();
+        let changed = execute(
+            &self.store,
+            REVOKE.to_owned(),
+            vec![Cell::int(now), Cell::text(id)],
+        )
+        .await?;
+        self.cache
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, (p, _)| p.token_id != id);
+        let rows = fetch(&self.store, ONE.to_owned(), vec![Cell::text(id)]).await?;
+        let Some(info) = rows.first().map(|r| token_info(r)) else {
+            return Err(ApiError::not_found(
+                "TOKEN_NOT_FOUND",
+                format!("token {id} does not exist"),
+            ));
+        };
+        if changed == 0 {
+            return Err(ApiError::conflict(
+                "TOKEN_ALREADY_REVOKED",
+                format!("token {id} was already revoked"),
+            )
+            .with_details(serde_json::json!({"revoked_at": info.revoked_at})));
+        }
+        Ok(info)
     }
 
     /// Makes sure `data_dir/admin.token` holds a working admin token:
@@ -179,7 +252,11 @@ impl Tokens {
         match std::fs::read_to_string(&path) {
             Ok(token) => {
                 let token = token.trim();
-                if self.verify(token).await?.is_none() {
+                // A token revoked here stays revoked: only one this
+                // database has never seen is registered.
+                let known =
+                    fetch(&self.store, KNOWN.to_owned(), vec![Cell::text(hash(token))]).await?;
+                if known.is_empty() {
                     let id = uuid::Uuid::now_v7().to_string();
                     self.insert(&id, token, "admin", Role::Admin).await?;
                 }

@@ -403,6 +403,23 @@ pub struct TokenBody {
 }
 
 /// `POST /api/v1/tokens`: the token is in the answer, and only there.
+/// `DELETE /api/v1/tokens/{id}`: the token stops working at once.
+pub async fn revoke_token(
+    state: web::Data<AppState>,
+    caller: Caller,
+    req: HttpRequest,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    let id = path.into_inner();
+    let (st, who, rq) = (state.clone(), caller.clone(), req.clone());
+    command(&st, &who, &rq, payload, |_| async move {
+        let revoked = state.tokens.revoke(&id).await?;
+        Ok((StatusCode::OK, data(revoked)))
+    })
+    .await
+}
+
 pub async fn create_token(
     state: web::Data<AppState>,
     caller: Caller,

@@ -218,6 +218,11 @@ pub async fn board(state: web::Data<AppState>, query: Query) -> Result<HttpRespo
     Ok(page(views, next))
 }
 
+/// `GET /api/v1/tokens`
+pub async fn list_tokens(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
+    Ok(ok(state.tokens.list().await?))
+}
+
 /// `GET /api/v1/agents`
 pub async fn list_agents(
     state: web::Data<AppState>,

@@ -3,7 +3,7 @@
 //! gate and the OpenAPI document are all made from this one table, so a
 //! route can't exist without a declared role.
 
-use super::auth::{Access, NewToken, Role};
+use super::auth::{Access, NewToken, Role, TokenInfo};
 use super::commands::{self, CancelBody, ForkBody, ResultBody, TokenBody, UpdateAgentBody};
 use super::envelope::wrong_method;
 use super::views::{
@@ -506,6 +506,30 @@ pub static ENDPOINTS: &[Endpoint] = &[
         body: body!(TokenBody),
         answer: data!(201, NewToken),
         route: || web::post().to(commands::create_token),
+    },
+    Endpoint {
+        method: "GET",
+        path: "/api/v1/tokens",
+        access: ADMIN,
+        operation_id: "listTokens",
+        summary: "Every API token (never its value), revoked ones too",
+        tag: "operations",
+        query: &[],
+        body: None,
+        answer: data!(200, Vec<TokenInfo>),
+        route: || web::get().to(queries::list_tokens),
+    },
+    Endpoint {
+        method: "DELETE",
+        path: "/api/v1/tokens/{id}",
+        access: ADMIN,
+        operation_id: "revokeToken",
+        summary: "Revoke an API token: it stops working at once",
+        tag: "operations",
+        query: &[],
+        body: None,
+        answer: data!(200, TokenInfo),
+        route: || web::delete().to(commands::revoke_token),
     },
 ];
 

@@ -361,6 +361,78 @@ pub async fn tokens_and_roles_guard_every_route(server: &Server) {
     assert_eq!(audit[0]["event_type"], "workflows.workflow.submitted");
     assert_eq!(audit[0]["user_id"], "olga");
 
+    // A revoked token stops working at once (it was cached as valid), and
+    // is listed as revoked; revoking it again, or an unknown id, is refused.
+    let tokens = server.cli_json(&["token", "list"]);
+    let vera = tokens
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["subject"] == "vera")
+        .cloned()
+        .unwrap();
+    assert!(vera["revoked_at"].is_null(), "{tokens}");
+    assert!(vera.get("hash").is_none() && vera.get("token").is_none());
+    let vera_id = vera["id"].as_str().unwrap().to_owned();
+    let out = server.cli(&["token", "revoke", &vera_id]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let after = server
+        .call("GET", "/api/v1/workflows", Some(&viewer), &[], None)
+        .await;
+    assert_eq!(after.status, 401);
+    assert_eq!(after.code(), "UNAUTHORIZED");
+    let listed = server.cli_json(&["token", "list"]);
+    let vera = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == vera_id.as_str())
+        .cloned()
+        .unwrap();
+    assert!(vera["revoked_at"].is_string(), "{listed}");
+    let again = server
+        .call(
+            "DELETE",
+            &format!("/api/v1/tokens/{vera_id}"),
+            Some(&server.token),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(again.status, 409);
+    assert_eq!(again.code(), "TOKEN_ALREADY_REVOKED");
+    check_error_shape(&again.body);
+    let unknown = server
+        .call(
+            "DELETE",
+            "/api/v1/tokens/no-such-token",
+            Some(&server.token),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(unknown.status, 404);
+    assert_eq!(unknown.code(), "TOKEN_NOT_FOUND");
+    let by_operator = server
+        .call(
+            "DELETE",
+            &format!("/api/v1/tokens/{vera_id}"),
+            Some(&operator),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(by_operator.status, 403);
+    // The operator's token still works.
+    let still = server
+        .call("GET", "/api/v1/workflows", Some(&operator), &[], None)
+        .await;
+    assert_eq!(still.status, 200);
+
     // Health, readiness, metrics and the API document need no token.
     for path in ["/healthz", "/readyz"] {
         assert_eq!(
