@@ -121,6 +121,7 @@ impl AgentActor {
                     act.correlation_id.get_or_insert(cause.correlation_id);
                     for event in &events {
                         act.state = agent::evolve(std::mem::take(&mut act.state), event);
+                        act.share_capabilities();
                     }
                     act.last_event_id = ids.last().copied();
                     act.after(&events, ctx);
@@ -156,6 +157,11 @@ impl AgentActor {
                 self.executor = None;
             }
         }
+    }
+
+    /// Swaps the state's capabilities for the node's shared copy.
+    fn share_capabilities(&mut self) {
+        self.state.capabilities = self.shared.capability_sets.share(&self.state.capabilities);
     }
 
     /// Tells the dispatcher what this agent offers now.
@@ -277,6 +283,7 @@ impl AgentActor {
             }
         };
         self.state = loaded.state;
+        self.share_capabilities();
         self.correlation_id = loaded.correlation_id;
         self.last_event_id = loaded.last_event_id;
         if self.state.status == AgentStatus::Retired {
@@ -373,7 +380,8 @@ impl Handler<Ensure> for AgentActor {
                 now,
             },
             _ => AgentCommand::Update {
-                capabilities: (self.state.capabilities != d.capabilities).then_some(d.capabilities),
+                capabilities: (*self.state.capabilities != *d.capabilities)
+                    .then_some(d.capabilities),
                 max_concurrency: (self.state.max_concurrency != d.max_concurrency)
                     .then_some(d.max_concurrency),
             },

@@ -44,8 +44,7 @@ pub(crate) struct HealthPolicy {
 #[derive(Debug)]
 struct Slot {
     addr: WeakAddr<AgentActor>,
-    /// Shared by every agent with the same capabilities (see
-    /// [`Dispatcher::capability_sets`]).
+    /// The node's shared copy (see `capability_sets.rs`).
     capabilities: Arc<[Capability]>,
     max_concurrency: u32,
     healthy: bool,
@@ -72,9 +71,6 @@ struct Held {
 pub(crate) struct Dispatcher {
     agents: HashMap<AgentId, Slot>,
     by_capability: HashMap<Capability, Vec<AgentId>>,
-    /// Each distinct set of capabilities once: a node's agents share a few
-    /// sets, so a slot holds a pointer rather than its own copy.
-    capability_sets: HashSet<Arc<[Capability]>>,
     waiting: VecDeque<RequestAgent>,
     held: HashMap<(WorkflowId, TaskId), Held>,
     records: HashMap<(AgentId, Capability), Record>,
@@ -92,7 +88,6 @@ impl Dispatcher {
         Dispatcher {
             agents: HashMap::new(),
             by_capability: HashMap::new(),
-            capability_sets: HashSet::new(),
             waiting: VecDeque::new(),
             held: HashMap::new(),
             records: HashMap::new(),
@@ -182,24 +177,6 @@ impl Dispatcher {
         }
     }
 
-    /// The shared copy of `capabilities`.
-    fn capability_set(&mut self, capabilities: &[Capability]) -> Arc<[Capability]> {
-        if let Some(set) = self.capability_sets.get(capabilities) {
-            return Arc::clone(set);
-        }
-        let set: Arc<[Capability]> = capabilities.into();
-        self.capability_sets.insert(Arc::clone(&set));
-        set
-    }
-
-    /// Drops a set no agent holds any more (`set` and the shared copy are
-    /// the last two).
-    fn forget_unused(&mut self, set: Arc<[Capability]>) {
-        if Arc::strong_count(&set) == 2 {
-            self.capability_sets.remove(&set);
-        }
-    }
-
     /// Puts `agent` under each of `capabilities` (kept sorted by id, so
     /// scoring ties resolve the same way every time).
     fn index(&mut self, agent: AgentId, capabilities: &[Capability]) {
@@ -272,7 +249,7 @@ impl Actor for Dispatcher {
 impl Handler<AgentUp> for Dispatcher {
     type Result = ();
     fn handle(&mut self, msg: AgentUp, _: &mut Context<Self>) {
-        let capabilities = self.capability_set(&msg.capabilities);
+        let capabilities = Arc::clone(&msg.capabilities);
         let slot = self.agents.entry(msg.agent_id).or_insert_with(|| Slot {
             addr: msg.addr.clone(),
             capabilities: Arc::clone(&capabilities),
@@ -290,7 +267,6 @@ impl Handler<AgentUp> for Dispatcher {
         slot.healthy = msg.healthy;
         self.unindex(msg.agent_id, &old_capabilities);
         self.index(msg.agent_id, &msg.capabilities);
-        self.forget_unused(old_capabilities);
         if !self.waiting.is_empty() {
             self.serve_waiting();
         }
@@ -302,7 +278,6 @@ impl Handler<AgentDown> for Dispatcher {
     fn handle(&mut self, msg: AgentDown, _: &mut Context<Self>) {
         if let Some(slot) = self.agents.remove(&msg.agent_id) {
             self.unindex(msg.agent_id, &slot.capabilities);
-            self.forget_unused(slot.capabilities);
         }
     }
 }
@@ -407,34 +382,5 @@ impl Handler<CountAgents> for Dispatcher {
     type Result = usize;
     fn handle(&mut self, _: CountAgents, _: &mut Context<Self>) -> usize {
         self.agents.len()
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn agents_with_the_same_capabilities_share_one_copy() {
-        let mut dispatcher = Dispatcher::new(
-            HealthPolicy {
-                unhealthy_after: 3,
-                recover_after: Duration::from_secs(60),
-            },
-            None,
-            Arc::default(),
-        );
-        let build_test = [Capability::from("build"), Capability::from("test")];
-        let a = dispatcher.capability_set(&build_test);
-        let b = dispatcher.capability_set(&build_test.clone());
-        assert!(Arc::ptr_eq(&a, &b));
-        let docs = dispatcher.capability_set(&[Capability::from("docs")]);
-        assert_eq!(dispatcher.capability_sets.len(), 2);
-        // Still held by `b`: kept.
-        dispatcher.forget_unused(a);
-        assert_eq!(dispatcher.capability_sets.len(), 2);
-        dispatcher.forget_unused(b);
-        dispatcher.forget_unused(docs);
-        assert!(dispatcher.capability_sets.is_empty());
     }
 }

@@ -105,7 +105,7 @@ pub(crate) struct TakeBack {
 pub(crate) struct AgentUp {
     pub agent_id: AgentId,
     pub addr: WeakAddr<AgentActor>,
-    pub capabilities: Vec<Capability>,
+    pub capabilities: std::sync::Arc<[Capability]>,
     pub max_concurrency: u32,
     pub healthy: bool,
 }

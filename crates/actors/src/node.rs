@@ -5,6 +5,7 @@
 use crate::Error;
 use crate::agent_actor::{self, AgentActor, Ensure};
 use crate::agents_file::{AgentDefinition, AgentsFile};
+use crate::capability_sets::CapabilitySets;
 use crate::dispatcher::{Dispatcher, HealthPolicy};
 use crate::executor::Outcome;
 use crate::messages::AgentCommandMsg;
@@ -40,6 +41,7 @@ pub(crate) struct Shared {
     pub metrics: Arc<NodeMetrics>,
     workflows: Mutex<HashMap<WorkflowId, Addr<WorkflowActor>>>,
     agents: Mutex<HashMap<AgentId, Addr<AgentActor>>>,
+    pub capability_sets: CapabilitySets,
 }
 
 impl Shared {
@@ -147,6 +149,7 @@ impl Node {
             metrics,
             workflows: Mutex::new(HashMap::new()),
             agents: Mutex::new(HashMap::new()),
+            capability_sets: CapabilitySets::default(),
         });
         let node = Node { shared };
         node.resume().await?;

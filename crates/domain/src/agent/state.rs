@@ -21,7 +21,9 @@ pub enum AgentStatus {
 pub struct AgentState {
     pub id: Option<AgentId>,
     pub name: String,
-    pub capabilities: Vec<Capability>,
+    /// Shared: a node's agents have a few distinct sets between them, and
+    /// a node may hold 100,000 agents (`Arc<[_]>` serializes as a list).
+    pub capabilities: std::sync::Arc<[Capability]>,
     pub max_concurrency: u32,
     pub executor: serde_json::Value,
     pub status: AgentStatus,
@@ -59,13 +61,13 @@ pub fn evolve(mut state: AgentState, event: &AgentEvent) -> AgentState {
         AgentEvent::Registered(e) => {
             state.id = Some(e.agent_id);
             state.name = e.name.clone();
-            state.capabilities = e.capabilities.clone();
+            state.capabilities = e.capabilities.as_slice().into();
             state.max_concurrency = e.max_concurrency;
             state.executor = e.executor.clone();
         }
         AgentEvent::Updated(e) => {
             if let Some(c) = &e.capabilities {
-                state.capabilities = c.clone();
+                state.capabilities = c.as_slice().into();
             }
             if let Some(m) = e.max_concurrency {
                 state.max_concurrency = m;
