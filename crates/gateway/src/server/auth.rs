@@ -344,3 +344,38 @@ fn random_hex(bytes: usize) -> String {
     getrandom::fill(&mut buf).expect("the operating system's random source failed");
     hex::encode(buf)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_revoked_admin_token_stays_revoked_across_restarts() {
+        let store = maos_testkit::sqlite().await;
+        let dir = tempfile::tempdir().unwrap();
+        let tokens = Tokens::new(store.clone());
+        tokens.ensure_admin_token(dir.path()).await.unwrap();
+        let token = std::fs::read_to_string(dir.path().join(ADMIN_TOKEN_FILE)).unwrap();
+        let admin = tokens
+            .verify(token.trim())
+            .await
+            .unwrap()
+            .expect("admin token works");
+        tokens.revoke(&admin.token_id).await.unwrap();
+        assert!(tokens.verify(token.trim()).await.unwrap().is_none());
+
+        // A restart: a new token store on the same database and data dir.
+        let restarted = Tokens::new(store.clone());
+        restarted.ensure_admin_token(dir.path()).await.unwrap();
+        assert!(
+            restarted.verify(token.trim()).await.unwrap().is_none(),
+            "the revoked admin token came back"
+        );
+        assert_eq!(
+            restarted.list().await.unwrap().len(),
+            1,
+            "nothing registered again"
+        );
+        maos_testkit::cleanup(store).await;
+    }
+}
