@@ -249,16 +249,16 @@ impl Actor for Dispatcher {
 impl Handler<AgentUp> for Dispatcher {
     type Result = ();
     fn handle(&mut self, msg: AgentUp, _: &mut Context<Self>) {
-        let capabilities = Arc::clone(&msg.capabilities);
         let slot = self.agents.entry(msg.agent_id).or_insert_with(|| Slot {
             addr: msg.addr.clone(),
-            capabilities: Arc::clone(&capabilities),
+            capabilities: Arc::default(),
             max_concurrency: 0,
             healthy: true,
             running: Vec::new(),
             consecutive_failures: 0,
         });
-        let old_capabilities = std::mem::replace(&mut slot.capabilities, capabilities);
+        let old_capabilities =
+            std::mem::replace(&mut slot.capabilities, Arc::clone(&msg.capabilities));
         slot.addr = msg.addr;
         slot.max_concurrency = msg.max_concurrency;
         if msg.healthy && !slot.healthy {

@@ -79,13 +79,7 @@ async fn query(ctx: &Ctx, client: &crate::client::Client, f: &Filters) -> anyhow
         output::json(&answer["data"]);
         return Ok(());
     }
-    let rows: Vec<Vec<String>> = answer["data"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-        .iter()
-        .map(row)
-        .collect();
+    let rows: Vec<Vec<String>> = output::items(&answer["data"]).iter().map(row).collect();
     print!(
         "{}",
         output::table(
@@ -130,21 +124,13 @@ async fn tree(ctx: &Ctx, client: &crate::client::Client, id: &str) -> anyhow::Re
         );
     };
     println!("caused by:");
-    for c in t["causes"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-    {
+    for c in output::items(&t["causes"]) {
         line(1, c);
     }
     println!("event:");
     line(1, &t["event"]);
     println!("effects:");
-    for e in t["effects"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
-    {
+    for e in output::items(&t["effects"]) {
         line(1 + e["depth"].as_i64().unwrap_or(1), &e["entry"]);
     }
     Ok(())

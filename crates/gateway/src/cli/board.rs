@@ -80,10 +80,7 @@ fn show(ctx: &Ctx, tasks: &Value) {
         output::json(tasks);
         return;
     }
-    let rows: Vec<Vec<String>> = tasks
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+    let rows: Vec<Vec<String>> = output::items(tasks)
         .iter()
         .map(|t| {
             vec![

@@ -30,6 +30,11 @@ pub fn query(pairs: &[(&str, Option<String>)]) -> String {
     }
 }
 
+/// The elements of a JSON array; none if `value` is not one.
+pub fn items(value: &Value) -> &[Value] {
+    value.as_array().map(Vec::as_slice).unwrap_or_default()
+}
+
 /// Prints `value` as pretty JSON.
 pub fn json(value: &Value) {
     println!("{value:#}");

@@ -29,10 +29,7 @@ async fn status(ctx: &Ctx, client: &crate::client::Client) -> anyhow::Result<()>
         output::json(&answer["data"]);
         return Ok(());
     }
-    let rows: Vec<Vec<String>> = answer["data"]
-        .as_array()
-        .map(Vec::as_slice)
-        .unwrap_or_default()
+    let rows: Vec<Vec<String>> = output::items(&answer["data"])
         .iter()
         .map(|p| {
             vec![

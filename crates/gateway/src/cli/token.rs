@@ -55,10 +55,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
     match command {
         Command::Create { .. } => println!("{}", cell(&answer["data"]["token"])),
         Command::List => {
-            let rows: Vec<Vec<String>> = answer["data"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default()
+            let rows: Vec<Vec<String>> = output::items(&answer["data"])
                 .iter()
                 .map(|t| {
                     vec![

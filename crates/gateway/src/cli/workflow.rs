@@ -101,10 +101,7 @@ pub async fn run(ctx: &Ctx, command: Command) -> anyhow::Result<()> {
                 output::json(&answer["data"]);
                 return Ok(());
             }
-            let rows: Vec<Vec<String>> = answer["data"]
-                .as_array()
-                .map(Vec::as_slice)
-                .unwrap_or_default()
+            let rows: Vec<Vec<String>> = output::items(&answer["data"])
                 .iter()
                 .map(|w| {
                     let tasks = w["tasks"]

@@ -20,37 +20,15 @@ pub async fn run_workflow(store: &Store, user: &str, correlation: Uuid) -> Strin
     }))
     .unwrap();
     let task = TaskId::from("build");
-    let commands = vec![
-        WorkflowCommand::Submit {
-            workflow_id: id,
-            spec,
-            now,
-        },
-        WorkflowCommand::AssignTask {
-            task_id: task.clone(),
-            agent_id: agent,
-            candidates: vec![maos_domain::scoring::CandidateScore {
-                agent_id: agent,
-                eligible: true,
-                score: 500,
-                reasons: vec![],
-            }],
-            now,
-        },
-        WorkflowCommand::StartTask {
-            task_id: task.clone(),
-            attempt: Attempt(1),
-            now,
-        },
-        WorkflowCommand::CompleteTask {
-            task_id: task,
-            attempt: Attempt(1),
-            output: serde_json::json!({}),
-            usage: workflow::Usage::default(),
-            added_tasks: vec![],
-            now,
-        },
-    ];
+    let mut commands = crate::support::submit_and_start(id, spec, &task, agent, now);
+    commands.push(WorkflowCommand::CompleteTask {
+        task_id: task,
+        attempt: Attempt(1),
+        output: serde_json::json!({}),
+        usage: workflow::Usage::default(),
+        added_tasks: vec![],
+        now,
+    });
     let mut state = workflow::WorkflowState::default();
     let mut cause = Uuid::now_v7(); // the user's command
     for command in commands {

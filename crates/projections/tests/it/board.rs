@@ -14,15 +14,6 @@ async fn project(store: &Store) {
         .unwrap();
 }
 
-fn candidates(agent: AgentId) -> Vec<maos_domain::scoring::CandidateScore> {
-    vec![maos_domain::scoring::CandidateScore {
-        agent_id: agent,
-        eligible: true,
-        score: 500,
-        reasons: vec![],
-    }]
-}
-
 /// Two tasks: `a` fails on agent 1 and completes on agent 2 after a retry;
 /// `b` is still running on agent 1.
 pub async fn run_with_a_retry(store: &Store, one: AgentId, two: AgentId) -> WorkflowId {
@@ -44,7 +35,7 @@ pub async fn run_with_a_retry(store: &Store, one: AgentId, two: AgentId) -> Work
         WorkflowCommand::AssignTask {
             task_id: a.clone(),
             agent_id: one,
-            candidates: candidates(one),
+            candidates: crate::support::one_candidate(one),
             now: at(1),
         },
         WorkflowCommand::StartTask {
@@ -61,7 +52,7 @@ pub async fn run_with_a_retry(store: &Store, one: AgentId, two: AgentId) -> Work
         WorkflowCommand::AssignTask {
             task_id: a.clone(),
             agent_id: two,
-            candidates: candidates(two),
+            candidates: crate::support::one_candidate(two),
             now: at(7),
         },
         WorkflowCommand::StartTask {
@@ -80,7 +71,7 @@ pub async fn run_with_a_retry(store: &Store, one: AgentId, two: AgentId) -> Work
         WorkflowCommand::AssignTask {
             task_id: b.clone(),
             agent_id: one,
-            candidates: candidates(one),
+            candidates: crate::support::one_candidate(one),
             now: at(12),
         },
         WorkflowCommand::StartTask {

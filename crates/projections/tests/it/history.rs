@@ -181,29 +181,7 @@ pub async fn state_as_of_a_long_stream_equals_the_fold(store: &Store) {
         "name": "long", "tasks": [{"id": "t0", "capability": "backend", "instruction": "go"}]
     }))
     .unwrap();
-    let mut commands = vec![
-        WorkflowCommand::Submit {
-            workflow_id: id,
-            spec,
-            now,
-        },
-        WorkflowCommand::AssignTask {
-            task_id: task.clone(),
-            agent_id: agent,
-            candidates: vec![maos_domain::scoring::CandidateScore {
-                agent_id: agent,
-                eligible: true,
-                score: 500,
-                reasons: vec![],
-            }],
-            now,
-        },
-        WorkflowCommand::StartTask {
-            task_id: task.clone(),
-            attempt: Attempt(1),
-            now,
-        },
-    ];
+    let mut commands = crate::support::submit_and_start(id, spec, &task, agent, now);
     commands.extend((0..4_500).map(|n| WorkflowCommand::ReportProgress {
         task_id: task.clone(),
         attempt: Attempt(1),

@@ -89,3 +89,43 @@ pub async fn append_decided(
         .await
         .unwrap();
 }
+
+/// One eligible candidate with a fixed score: what an assignment records.
+pub fn one_candidate(agent: maos_domain::AgentId) -> Vec<maos_domain::scoring::CandidateScore> {
+    vec![maos_domain::scoring::CandidateScore {
+        agent_id: agent,
+        eligible: true,
+        score: 500,
+        reasons: vec![],
+    }]
+}
+
+/// Submits `spec` as `id`, assigns `task` to `agent` and starts its first
+/// attempt, all at `now`.
+pub fn submit_and_start(
+    id: maos_domain::WorkflowId,
+    spec: maos_domain::workflow::WorkflowSpec,
+    task: &maos_domain::TaskId,
+    agent: maos_domain::AgentId,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Vec<maos_domain::workflow::WorkflowCommand> {
+    use maos_domain::workflow::WorkflowCommand;
+    vec![
+        WorkflowCommand::Submit {
+            workflow_id: id,
+            spec,
+            now,
+        },
+        WorkflowCommand::AssignTask {
+            task_id: task.clone(),
+            agent_id: agent,
+            candidates: one_candidate(agent),
+            now,
+        },
+        WorkflowCommand::StartTask {
+            task_id: task.clone(),
+            attempt: maos_domain::Attempt(1),
+            now,
+        },
+    ]
+}
