@@ -3,7 +3,9 @@
 //! replaying the log.
 //!
 //! A read model is a pure function from an event to row [`Change`]s
-//! ([`ReadModel::changes`]). A [`Projector`] feeds it the log in position
+//! ([`ReadModel::changes`]), or, for a model whose rows are each one
+//! event's stored columns, an SQL statement over a range of the log
+//! ([`ReadModel::from_log`]). A [`Projector`] feeds it the log in position
 //! order from its checkpoint and writes the changes together with its new
 //! checkpoint in one transaction (exactly-once effect); on SQLite through
 //! the store's single writer ([`maos_store::sqlite::SqliteStore::write`]),
@@ -25,4 +27,6 @@ mod sink;
 
 pub use change::{Cell, Change};
 pub use error::Error;
-pub use projector::{Projector, ProjectorConfig, ProjectorState, ProjectorStatus, ReadModel};
+pub use projector::{
+    FromLog, Projector, ProjectorConfig, ProjectorState, ProjectorStatus, ReadModel,
+};

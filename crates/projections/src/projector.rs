@@ -16,8 +16,31 @@ pub trait ReadModel: Send + Sync + 'static {
     /// The tables it owns (emptied by a rebuild).
     fn tables(&self) -> &'static [&'static str];
     /// The row changes one event causes; an error for an event that does
-    /// not decode (the batch is retried; nothing of it is written).
-    fn changes(&self, event: &RecordedEvent, out: &mut Vec<Change>) -> Result<(), Error>;
+    /// not decode (the batch is retried; nothing of it is written). A model
+    /// whose rows come from the log in SQL ([`ReadModel::from_log`]) has
+    /// none.
+    fn changes(&self, event: &RecordedEvent, out: &mut Vec<Change>) -> Result<(), Error> {
+        let _ = (event, out);
+        Ok(())
+    }
+    /// For a model whose rows are each one event's stored columns: the
+    /// statement that makes a batch's rows in the database itself, from the
+    /// log, instead of shipping them row by row.
+    fn from_log(&self) -> Option<&'static FromLog> {
+        None
+    }
+}
+
+/// Rows made by the database from the events of a range of the log, in
+/// the transaction that moves the model's checkpoint: per backend, an
+/// `INSERT … SELECT … FROM maos_events WHERE position > $1 AND position
+/// <= $2` (the checkpoint and the batch's last position). Rows of an event
+/// never change (the log is append-only), so it inserts, and a row
+/// already there is left as it is.
+#[derive(Debug)]
+pub struct FromLog {
+    pub sqlite: &'static str,
+    pub postgres: &'static str,
 }
 
 /// How a projector batches and backs off.
@@ -198,9 +221,10 @@ impl<M: ReadModel> Projector<M> {
             return Ok(Applied::Yes(from));
         };
         let mut changes = Vec::new();
-        model_changes(&*self.model, batch.iter(), &mut changes)?;
+        let mut from_log = Vec::new();
+        batch_changes(&*self.model, from, batch.iter(), &mut changes, &mut from_log)?;
         let moves = [(self.checkpoint_name(), from)];
-        if !sink::commit(&self.store, &moves, changes, last).await? {
+        if !sink::commit(&self.store, &moves, changes, from_log, last).await? {
             return Ok(Applied::CheckpointMoved);
         }
         self.set(ProjectorState::Running, last);
@@ -239,9 +263,28 @@ pub(crate) fn checkpoint_name(model: &str) -> String {
     format!("projection.{model}")
 }
 
+/// What `events` (the batch after `checkpoint`) make in `model`: its row
+/// changes appended to `out`, or, for a model whose rows come from the
+/// log, its statement and range appended to `from_log`.
+pub(crate) fn batch_changes<'a>(
+    model: &dyn ReadModel,
+    checkpoint: u64,
+    events: impl Iterator<Item = &'a RecordedEvent>,
+    out: &mut Vec<Change>,
+    from_log: &mut sink::FromLogRanges,
+) -> Result<(), Error> {
+    match model.from_log() {
+        Some(sql) => {
+            from_log.push((sql, checkpoint));
+            Ok(())
+        }
+        None => model_changes(model, events, out),
+    }
+}
+
 /// Appends the changes `events` cause in `model` to `out`; a panic in the
 /// model is an error, not a crash.
-pub(crate) fn model_changes<'a>(
+fn model_changes<'a>(
     model: &dyn ReadModel,
     events: impl Iterator<Item = &'a RecordedEvent>,
     out: &mut Vec<Change>,

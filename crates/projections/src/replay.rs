@@ -2,7 +2,7 @@
 //! models replay together, so the log is read once for all of them and each
 //! batch's rows and checkpoints are written in one transaction.
 
-use crate::projector::{checkpoint_name, model_changes};
+use crate::projector::{batch_changes, checkpoint_name};
 use crate::{Error, ReadModel, sink};
 use maos_store::{EventStore, RecordedEvent, Store};
 use tokio::task::JoinHandle;
@@ -56,16 +56,17 @@ pub(crate) async fn replay(
         };
         next = read_ahead(store, last, batch_size);
         let mut changes = Vec::new();
+        let mut from_log = Vec::new();
         let mut moves = Vec::new();
         for ((model, name), &checkpoint) in models.iter().zip(&names).zip(&checkpoints) {
             if checkpoint >= last {
                 continue;
             }
             let fresh = batch.iter().filter(|e| e.position > checkpoint);
-            model_changes(*model, fresh, &mut changes)?;
+            batch_changes(*model, checkpoint, fresh, &mut changes, &mut from_log)?;
             moves.push((name.clone(), checkpoint));
         }
-        if sink::commit(store, &moves, changes, last).await? {
+        if sink::commit(store, &moves, changes, from_log, last).await? {
             for checkpoint in &mut checkpoints {
                 *checkpoint = (*checkpoint).max(last);
             }

@@ -2,7 +2,7 @@
 //! on whichever backend the store runs on; and resets a read model.
 
 use crate::compact::Compacted;
-use crate::{Cell, Change, Error};
+use crate::{Cell, Change, Error, FromLog};
 use maos_store::Store;
 use rusqlite::OptionalExtension;
 use sqlx::postgres::PgConnection;
@@ -34,17 +34,27 @@ const DEFERRED_INDEXES: &str =
     "SELECT name, definition FROM maos_deferred_indexes WHERE table_name = $1 ORDER BY name";
 const UNDEFER_INDEX: &str = "DELETE FROM maos_deferred_indexes WHERE name = $1";
 
-/// Writes `changes` and moves each checkpoint of `moves` from its position
-/// there to `to`, atomically — but only if every one of them is still at
-/// that position inside the transaction. Returns whether it applied:
-/// `false` means another run moved one of them first (nothing was written).
+/// A batch's rows that the database makes from the log: each statement
+/// with the position it starts after (the batch ends at the commit's `to`).
+pub(crate) type FromLogRanges = Vec<(&'static FromLog, u64)>;
+
+/// Writes `changes` and the rows of `from_log`, and moves each checkpoint
+/// of `moves` from its position there to `to`, atomically — but only if
+/// every one of them is still at that position inside the transaction.
+/// Returns whether it applied: `false` means another run moved one of them
+/// first (nothing was written).
 pub(crate) async fn commit(
     store: &Store,
     moves: &[(String, u64)],
     changes: Vec<Change>,
+    from_log: FromLogRanges,
     to: u64,
 ) -> Result<bool, Error> {
     let to = i64::try_from(to).unwrap_or(i64::MAX);
+    let from_log: Vec<(&'static FromLog, i64)> = from_log
+        .into_iter()
+        .map(|(sql, after)| (sql, i64::try_from(after).unwrap_or(i64::MAX)))
+        .collect();
     // One order for everyone, so two runs locking the same rows can't
     // deadlock.
     let mut moves: Vec<(String, i64)> = moves
@@ -69,6 +79,10 @@ pub(crate) async fn commit(
                         if current != *from {
                             return Ok(None);
                         }
+                    }
+                    for (from_log, after) in &from_log {
+                        c.prepare_cached(from_log.sqlite)?
+                            .execute(rusqlite::params![after, to])?;
                     }
                     for (sql, params) in &statements {
                         c.prepare_cached(sql)?
@@ -100,6 +114,13 @@ pub(crate) async fn commit(
                 if current != *from {
                     return Ok(false);
                 }
+            }
+            for (from_log, after) in &from_log {
+                sqlx::query(from_log.postgres)
+                    .bind(after)
+                    .bind(to)
+                    .execute(&mut *tx)
+                    .await?;
             }
             write_postgres(&mut tx, compacted).await?;
             for (name, _) in &moves {

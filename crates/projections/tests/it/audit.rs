@@ -166,6 +166,58 @@ pub async fn it_answers_every_filter(store: &Store) {
     assert!(!in_range.is_empty());
 }
 
+/// The database makes the audit rows from the log in SQL: each must be
+/// exactly what the event's typed columns and metadata say, events with and
+/// without a cause or a user alike.
+pub async fn every_entry_is_its_events_columns_and_metadata(store: &Store) {
+    run_workflow(store, "alice", Uuid::now_v7()).await;
+    let id = WorkflowId(Uuid::now_v7());
+    let stream = id.stream();
+    let spec = serde_json::from_value(serde_json::json!({
+        "name": "no user", "tasks": [{"id": "a", "capability": "c", "instruction": "i"}]
+    }))
+    .unwrap();
+    let submitted = workflow::decide(
+        &workflow::WorkflowState::default(),
+        WorkflowCommand::Submit {
+            workflow_id: id,
+            spec,
+            now: Utc::now(),
+        },
+    )
+    .unwrap();
+    let new: Vec<NewEvent> = submitted
+        .iter()
+        .map(|e| NewEvent::from_domain(e, Metadata::new(Uuid::now_v7())))
+        .collect();
+    store
+        .append(&stream, ExpectedVersion::NoStream, new)
+        .await
+        .unwrap();
+    project(store).await;
+    let all = store.read_all(0, 1000).await.unwrap();
+    let entries = audit::query(store, &AuditQuery::default())
+        .await
+        .unwrap()
+        .entries;
+    let expected: Vec<audit::AuditEntry> = all
+        .iter()
+        .map(|e| audit::AuditEntry {
+            position: e.position,
+            id: e.id,
+            stream: e.stream.clone(),
+            event_type: e.event_type.clone(),
+            correlation_id: e.metadata.correlation_id,
+            causation_id: e.metadata.causation_id,
+            user_id: e.metadata.user_id.clone(),
+            recorded_at: e.timestamp,
+        })
+        .collect();
+    assert_eq!(entries, expected);
+    assert!(entries.iter().any(|e| e.user_id.is_none() && e.causation_id.is_none()));
+    assert!(entries.iter().any(|e| e.user_id.is_some() && e.causation_id.is_some()));
+}
+
 pub async fn the_causation_tree_of_a_completion_leads_back_to_the_submission(store: &Store) {
     run_workflow(store, "alice", Uuid::now_v7()).await;
     project(store).await;

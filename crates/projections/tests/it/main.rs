@@ -37,6 +37,7 @@ macro_rules! on_both_backends {
 on_both_backends!(
     agent_directory::the_agent_directory_lists_agents_by_status_a_page_at_a_time,
     audit::it_answers_every_filter,
+    audit::every_entry_is_its_events_columns_and_metadata,
     audit::the_causation_tree_of_a_completion_leads_back_to_the_submission,
     audit::bad_queries_get_precise_errors,
     audit::an_export_writes_the_matching_envelopes_as_json_lines,
