@@ -44,15 +44,13 @@ static FROM_LOG: FromLog = FromLog {
         (position, id, stream, event_type, correlation_id, causation_id, user_id, recorded_at) \
         SELECT position, id, stream, event_type, json_extract(metadata, '$.correlation_id'), \
         json_extract(metadata, '$.causation_id'), json_extract(metadata, '$.user_id'), recorded_at \
-        FROM maos_events WHERE position > $1 AND position <= $2 \
-        ON CONFLICT (position) DO NOTHING",
+        FROM maos_events WHERE position > $1 AND position <= $2",
     postgres: "INSERT INTO maos_audit \
         (position, id, stream, event_type, correlation_id, causation_id, user_id, recorded_at) \
         SELECT e.position, e.id::text, e.stream, e.event_type, m.correlation_id, m.causation_id, \
         m.user_id, (extract(epoch FROM e.recorded_at) * 1000000)::bigint \
         FROM maos_events e, json_to_record(e.metadata) AS m(correlation_id text, causation_id text, user_id text) \
-        WHERE e.position > $1 AND e.position <= $2 \
-        ON CONFLICT (position) DO NOTHING",
+        WHERE e.position > $1 AND e.position <= $2",
 };
 
 /// One event, as the audit log indexes it.

@@ -34,9 +34,10 @@ pub trait ReadModel: Send + Sync + 'static {
 /// Rows made by the database from the events of a range of the log, in
 /// the transaction that moves the model's checkpoint: per backend, an
 /// `INSERT … SELECT … FROM maos_events WHERE position > $1 AND position
-/// <= $2` (the checkpoint and the batch's last position). Rows of an event
-/// never change (the log is append-only), so it inserts, and a row
-/// already there is left as it is.
+/// <= $2` (the checkpoint and the batch's last position). It only
+/// inserts: rows move with the checkpoint in one transaction, so none of
+/// the range can be there yet (one that is fails the batch, loudly;
+/// `ON CONFLICT` would cost PostgreSQL a third of the statement).
 #[derive(Debug)]
 pub struct FromLog {
     pub sqlite: &'static str,

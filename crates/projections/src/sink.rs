@@ -33,6 +33,7 @@ const DEFER_INDEX: &str =
 const DEFERRED_INDEXES: &str =
     "SELECT name, definition FROM maos_deferred_indexes WHERE table_name = $1 ORDER BY name";
 const UNDEFER_INDEX: &str = "DELETE FROM maos_deferred_indexes WHERE name = $1";
+const POSTGRES_INDEX_MEMORY: &str = "SET LOCAL maintenance_work_mem = '256MB'";
 
 /// A batch's rows that the database makes from the log: each statement
 /// with the position it starts after (the batch ends at the commit's `to`).
@@ -218,6 +219,10 @@ pub(crate) async fn restore_indexes(store: &Store, tables: &[&'static str]) -> R
         }
         Store::Postgres(postgres) => {
             let mut tx = postgres.pool().begin().await?;
+            // Room to sort a million-row index in memory rather than in
+            // temporary files (the server's default is 64 MB); for this
+            // transaction only.
+            sqlx::query(POSTGRES_INDEX_MEMORY).execute(&mut *tx).await?;
             for table in &tables {
                 let deferred: Vec<(String, String)> = sqlx::query_as(DEFERRED_INDEXES)
                     .bind(table)
