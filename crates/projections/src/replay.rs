@@ -25,13 +25,9 @@ pub async fn rebuild(
 ) -> Result<u64, Error> {
     let names: Vec<String> = models.iter().map(|m| checkpoint_name(m.name())).collect();
     let tables: Vec<&'static str> = models.iter().flat_map(|m| m.tables()).copied().collect();
-    let t0 = std::time::Instant::now();
     sink::reset(store, &names, &tables).await?;
-    let t1 = std::time::Instant::now();
     let to = replay(store, models, REBUILD_BATCH, progress).await?;
-    let t2 = std::time::Instant::now();
     sink::restore_indexes(store, &tables).await?;
-    eprintln!("TIMING reset {:?} replay {:?} indexes {:?}", t1 - t0, t2 - t1, t2.elapsed());
     Ok(to)
 }
 
