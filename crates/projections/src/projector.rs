@@ -223,7 +223,13 @@ impl<M: ReadModel> Projector<M> {
         };
         let mut changes = Vec::new();
         let mut from_log = Vec::new();
-        batch_changes(&*self.model, from, batch.iter(), &mut changes, &mut from_log)?;
+        batch_changes(
+            &*self.model,
+            from,
+            batch.iter(),
+            &mut changes,
+            &mut from_log,
+        )?;
         let moves = [(self.checkpoint_name(), from)];
         if !sink::commit(&self.store, &moves, changes, from_log, last).await? {
             return Ok(Applied::CheckpointMoved);

@@ -214,8 +214,16 @@ pub async fn every_entry_is_its_events_columns_and_metadata(store: &Store) {
         })
         .collect();
     assert_eq!(entries, expected);
-    assert!(entries.iter().any(|e| e.user_id.is_none() && e.causation_id.is_none()));
-    assert!(entries.iter().any(|e| e.user_id.is_some() && e.causation_id.is_some()));
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.user_id.is_none() && e.causation_id.is_none())
+    );
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.user_id.is_some() && e.causation_id.is_some())
+    );
 }
 
 pub async fn the_causation_tree_of_a_completion_leads_back_to_the_submission(store: &Store) {
