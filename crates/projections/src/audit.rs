@@ -30,7 +30,7 @@ impl ReadModel for AuditLog {
     /// An audit row is the event's own columns and the three ids of its
     /// metadata, so the database copies them from the log: no row is
     /// decoded, shipped or bound one by one.
-    fn from_log(&self) -> Option<&'static FromLog> {
+    fn rows_from_log(&self) -> Option<&'static FromLog> {
         Some(&FROM_LOG)
     }
 }

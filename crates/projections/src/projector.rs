@@ -17,7 +17,7 @@ pub trait ReadModel: Send + Sync + 'static {
     fn tables(&self) -> &'static [&'static str];
     /// The row changes one event causes; an error for an event that does
     /// not decode (the batch is retried; nothing of it is written). A model
-    /// whose rows come from the log in SQL ([`ReadModel::from_log`]) has
+    /// whose rows come from the log in SQL ([`ReadModel::rows_from_log`]) has
     /// none.
     fn changes(&self, event: &RecordedEvent, out: &mut Vec<Change>) -> Result<(), Error> {
         let _ = (event, out);
@@ -26,7 +26,7 @@ pub trait ReadModel: Send + Sync + 'static {
     /// For a model whose rows are each one event's stored columns: the
     /// statement that makes a batch's rows in the database itself, from the
     /// log, instead of shipping them row by row.
-    fn from_log(&self) -> Option<&'static FromLog> {
+    fn rows_from_log(&self) -> Option<&'static FromLog> {
         None
     }
 }
@@ -280,7 +280,7 @@ pub(crate) fn batch_changes<'a>(
     out: &mut Vec<Change>,
     from_log: &mut sink::FromLogRanges,
 ) -> Result<(), Error> {
-    match model.from_log() {
+    match model.rows_from_log() {
         Some(sql) => {
             from_log.push((sql, checkpoint));
             Ok(())
