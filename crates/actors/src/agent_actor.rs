@@ -19,7 +19,6 @@ use actix::prelude::*;
 use maos_domain::agent::{self, Agent, AgentCommand, AgentEvent, AgentState, AgentStatus};
 use maos_domain::{AgentId, Attempt, TaskId, WorkflowId};
 use maos_store::{EventStore, ExpectedVersion};
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -36,6 +35,29 @@ struct Running {
     reply_to: WeakRecipient<AttemptReport>,
 }
 
+/// The attempts an agent runs now, by workflow and task: at most its
+/// concurrency, so a list (smaller inside the actor than a map, and
+/// nothing allocated while the agent is idle).
+#[derive(Default)]
+struct RunningAttempts(Vec<((WorkflowId, TaskId), Running)>);
+
+impl RunningAttempts {
+    /// Adds `running`, in place of an earlier attempt of the same task.
+    fn insert(&mut self, key: (WorkflowId, TaskId), running: Running) {
+        self.remove(&key);
+        self.0.push((key, running));
+    }
+
+    fn get(&self, key: &(WorkflowId, TaskId)) -> Option<&Running> {
+        self.0.iter().find(|(k, _)| k == key).map(|(_, r)| r)
+    }
+
+    fn remove(&mut self, key: &(WorkflowId, TaskId)) -> Option<Running> {
+        let i = self.0.iter().position(|(k, _)| k == key)?;
+        Some(self.0.swap_remove(i).1)
+    }
+}
+
 pub(crate) struct AgentActor {
     id: AgentId,
     shared: Arc<Shared>,
@@ -43,7 +65,7 @@ pub(crate) struct AgentActor {
     correlation_id: Option<Uuid>,
     last_event_id: Option<Uuid>,
     executor: Option<Arc<dyn Executor>>,
-    running: HashMap<(WorkflowId, TaskId), Running>,
+    running: RunningAttempts,
     /// Crash bookkeeping; allocated at the first crash (most agents never
     /// crash, and a node may hold 100,000 of them).
     crashes: Option<Box<Crashes>>,
@@ -72,7 +94,7 @@ impl AgentActor {
             correlation_id: None,
             last_event_id: None,
             executor: None,
-            running: HashMap::new(),
+            running: RunningAttempts::default(),
             crashes: None,
             done: false,
             preloaded: None,
@@ -150,7 +172,7 @@ impl AgentActor {
                 // The setting lives on in the built executor and in the
                 // stream (a restart reads it again); the JSON copy is the
                 // largest part of an idle agent's memory.
-                self.state.executor = serde_json::Value::Null;
+                *self.state.executor = serde_json::Value::Null;
             }
             Err(e) => {
                 tracing::error!(agent = %self.id, error = %e, "agent's executor can't be built; its attempts will fail");
@@ -192,7 +214,7 @@ impl AgentActor {
 
     /// Aborts every running attempt, reporting each as failed.
     fn abort_all(&mut self, reason: &str) {
-        for ((_, task_id), running) in self.running.drain() {
+        for ((_, task_id), running) in self.running.0.drain(..) {
             running.abort.abort();
             if let Some(to) = running.reply_to.upgrade() {
                 to.do_send(AttemptReport {

@@ -141,10 +141,9 @@ impl Default for ExecutorRegistry {
                 Ok(Arc::new(process::ProcessExecutor::from_config(config)?) as Arc<dyn Executor>)
             }),
         );
-        registry.register(
-            "instant",
-            Arc::new(|_| Ok(Arc::new(instant::InstantExecutor) as Arc<dyn Executor>)),
-        );
+        // It holds nothing, so every agent shares one.
+        let instant: Arc<dyn Executor> = Arc::new(instant::InstantExecutor);
+        registry.register("instant", Arc::new(move |_| Ok(instant.clone())));
         registry
     }
 }

@@ -20,12 +20,14 @@ pub enum AgentStatus {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AgentState {
     pub id: Option<AgentId>,
-    pub name: String,
+    /// `Box<str>` and a boxed executor setting keep the state small: a node
+    /// holds one per agent inside the agent's actor, and may hold 100,000.
+    pub name: Box<str>,
     /// Shared: a node's agents have a few distinct sets between them, and
     /// a node may hold 100,000 agents (`Arc<[_]>` serializes as a list).
     pub capabilities: std::sync::Arc<[Capability]>,
     pub max_concurrency: u32,
-    pub executor: serde_json::Value,
+    pub executor: Box<serde_json::Value>,
     pub status: AgentStatus,
     /// Supervisor restarts over the agent's life.
     pub restarts: u32,
@@ -60,10 +62,10 @@ pub fn evolve(mut state: AgentState, event: &AgentEvent) -> AgentState {
     match event {
         AgentEvent::Registered(e) => {
             state.id = Some(e.agent_id);
-            state.name = e.name.clone();
+            state.name = e.name.as_str().into();
             state.capabilities = e.capabilities.as_slice().into();
             state.max_concurrency = e.max_concurrency;
-            state.executor = e.executor.clone();
+            state.executor = Box::new(e.executor.clone());
         }
         AgentEvent::Updated(e) => {
             if let Some(c) = &e.capabilities {
