@@ -56,6 +56,11 @@ impl RunningAttempts {
         let i = self.0.iter().position(|(k, _)| k == key)?;
         Some(self.0.swap_remove(i).1)
     }
+
+    /// Takes every attempt out.
+    fn drain(&mut self) -> impl Iterator<Item = ((WorkflowId, TaskId), Running)> + '_ {
+        self.0.drain(..)
+    }
 }
 
 pub(crate) struct AgentActor {
@@ -214,7 +219,7 @@ impl AgentActor {
 
     /// Aborts every running attempt, reporting each as failed.
     fn abort_all(&mut self, reason: &str) {
-        for ((_, task_id), running) in self.running.0.drain(..) {
+        for ((_, task_id), running) in self.running.drain() {
             running.abort.abort();
             if let Some(to) = running.reply_to.upgrade() {
                 to.do_send(AttemptReport {

@@ -402,7 +402,6 @@ pub struct TokenBody {
     pub role: Role,
 }
 
-/// `POST /api/v1/tokens`: the token is in the answer, and only there.
 /// `DELETE /api/v1/tokens/{id}`: the token stops working at once.
 pub async fn revoke_token(
     state: web::Data<AppState>,
@@ -420,6 +419,7 @@ pub async fn revoke_token(
     .await
 }
 
+/// `POST /api/v1/tokens`: the token is in the answer, and only there.
 pub async fn create_token(
     state: web::Data<AppState>,
     caller: Caller,
