@@ -152,8 +152,9 @@ fn at(seconds: i64) -> DateTime<Utc> {
         + TimeDelta::seconds(seconds)
 }
 
-/// The events of one finished workflow of `TASKS` chained tasks.
-fn workflow_run(id: WorkflowId) -> anyhow::Result<Vec<WorkflowEvent>> {
+/// The events of one finished workflow of `TASKS` chained tasks, one batch
+/// per command.
+fn workflow_run(id: WorkflowId) -> anyhow::Result<Vec<Vec<WorkflowEvent>>> {
     let agent = AgentId(Uuid::now_v7());
     let spec = serde_json::from_value(json!({
         "name": "bench",
@@ -197,20 +198,44 @@ fn workflow_run(id: WorkflowId) -> anyhow::Result<Vec<WorkflowEvent>> {
         });
     }
     let mut state = WorkflowState::default();
-    let mut all = Vec::new();
+    let mut batches = Vec::new();
     for command in commands {
         let events = workflow::decide(&state, command)?;
         state = events.iter().fold(state, workflow::evolve);
-        all.extend(events);
+        batches.push(events);
     }
-    Ok(all)
+    Ok(batches)
+}
+
+/// A run's events with the metadata the node gives them: one correlation;
+/// the submission carries its user; each later command's first event is
+/// caused by the event before it, and a batch's other events by its first.
+fn with_metadata(batches: &[Vec<WorkflowEvent>]) -> Vec<NewEvent> {
+    let correlation = Uuid::now_v7();
+    let mut out: Vec<NewEvent> = Vec::new();
+    for (i, batch) in batches.iter().enumerate() {
+        let start = out.len();
+        for event in batch {
+            let mut metadata = Metadata::new(correlation);
+            metadata.causation_id = match out.get(start) {
+                Some(first) => Some(first.id),
+                None => out.last().map(|e| e.id),
+            };
+            metadata.user_id = (i == 0).then(|| "bench".to_owned());
+            out.push(NewEvent::from_domain(event, metadata));
+        }
+    }
+    out
 }
 
 /// Appends finished workflows (8 writers) until about `events`, plus one
 /// workflow whose only task reports `LONG_STREAM` progress lines; returns
 /// that workflow.
 async fn fill(store: &Store, events: u64) -> anyhow::Result<WorkflowId> {
-    let per_run = workflow_run(WorkflowId(Uuid::now_v7()))?.len() as u64;
+    let per_run = workflow_run(WorkflowId(Uuid::now_v7()))?
+        .iter()
+        .map(Vec::len)
+        .sum::<usize>() as u64;
     let runs = events.saturating_sub(LONG_STREAM) / per_run;
     let writers: Vec<_> = (0..8)
         .map(|w| {
@@ -218,11 +243,7 @@ async fn fill(store: &Store, events: u64) -> anyhow::Result<WorkflowId> {
             tokio::spawn(async move {
                 for _ in (w..runs).step_by(8) {
                     let id = WorkflowId(Uuid::now_v7());
-                    let metadata = Metadata::new(Uuid::now_v7());
-                    let new: Vec<NewEvent> = workflow_run(id)?
-                        .iter()
-                        .map(|e| NewEvent::from_domain(e, metadata.clone()))
-                        .collect();
+                    let new = with_metadata(&workflow_run(id)?);
                     store
                         .append(&id.stream(), ExpectedVersion::NoStream, new)
                         .await?;
@@ -264,31 +285,31 @@ async fn fill(store: &Store, events: u64) -> anyhow::Result<WorkflowId> {
             now: at(2),
         },
     ];
-    let mut events = Vec::new();
-    while (events.len() as u64) < LONG_STREAM {
+    let mut batches = Vec::new();
+    let mut decided_events = 0;
+    while decided_events < LONG_STREAM {
         let command = if pending.is_empty() {
             WorkflowCommand::ReportProgress {
                 task_id: task.clone(),
                 attempt: Attempt(1),
-                message: format!("line {}", events.len()),
+                message: format!("line {decided_events}"),
             }
         } else {
             pending.remove(0)
         };
         let decided = workflow::decide(&state, command)?;
         state = decided.iter().fold(state, workflow::evolve);
-        events.extend(decided);
+        decided_events += decided.len() as u64;
+        batches.push(decided);
     }
+    let mut events = with_metadata(&batches);
     events.truncate(usize::try_from(LONG_STREAM).unwrap_or(usize::MAX));
-    let metadata = Metadata::new(Uuid::now_v7());
-    for chunk in events.chunks(1000) {
-        let new: Vec<NewEvent> = chunk
-            .iter()
-            .map(|e| NewEvent::from_domain(e, metadata.clone()))
-            .collect();
+    while !events.is_empty() {
+        let rest = events.split_off(events.len().min(1000));
         store
-            .append(&long.stream(), ExpectedVersion::Any, new)
+            .append(&long.stream(), ExpectedVersion::Any, events)
             .await?;
+        events = rest;
     }
     Ok(long)
 }
