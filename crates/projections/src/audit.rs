@@ -38,16 +38,18 @@ impl ReadModel for AuditLog {
 /// The audit rows of the events after `$1` up to `$2`. A stored event's
 /// metadata is always a JSON object with a `correlation_id` (the store
 /// writes it from [`maos_domain::Metadata`]); one without would fail the
-/// `NOT NULL`, and with it the batch.
+/// `NOT NULL`, and with it the batch. The event's id is not copied: the
+/// log's own unique index on it finds an event by id, and queries join the
+/// log by position for it.
 static FROM_LOG: FromLog = FromLog {
     sqlite: "INSERT INTO maos_audit \
-        (position, id, stream, event_type, correlation_id, causation_id, user_id, recorded_at) \
-        SELECT position, id, stream, event_type, json_extract(metadata, '$.correlation_id'), \
+        (position, stream, event_type, correlation_id, causation_id, user_id, recorded_at) \
+        SELECT position, stream, event_type, json_extract(metadata, '$.correlation_id'), \
         json_extract(metadata, '$.causation_id'), json_extract(metadata, '$.user_id'), recorded_at \
         FROM maos_events WHERE position > $1 AND position <= $2",
     postgres: "INSERT INTO maos_audit \
-        (position, id, stream, event_type, correlation_id, causation_id, user_id, recorded_at) \
-        SELECT e.position, e.id::text, e.stream, e.event_type, m.correlation_id, m.causation_id, \
+        (position, stream, event_type, correlation_id, causation_id, user_id, recorded_at) \
+        SELECT e.position, e.stream, e.event_type, m.correlation_id, m.causation_id, \
         m.user_id, (extract(epoch FROM e.recorded_at) * 1000000)::bigint \
         FROM maos_events e, json_to_record(e.metadata) AS m(correlation_id text, causation_id text, user_id text) \
         WHERE e.position > $1 AND e.position <= $2",
@@ -115,8 +117,11 @@ pub struct CausationTree {
     pub effects: Vec<(u32, AuditEntry)>,
 }
 
-const COLUMNS: &str =
-    "position, id, stream, event_type, correlation_id, causation_id, user_id, recorded_at";
+/// An entry's columns: the audit row's own and its event's id from the log.
+const ENTRY: &str = "a.position, CAST(e.id AS TEXT), a.stream, a.event_type, a.correlation_id, \
+     a.causation_id, a.user_id, a.recorded_at";
+/// Audit rows with their events.
+const ROWS: &str = "maos_audit AS a JOIN maos_events AS e ON e.position = a.position";
 
 /// Runs an audit query.
 pub async fn query(store: &Store, q: &AuditQuery) -> Result<AuditPage, Error> {
@@ -128,40 +133,40 @@ pub async fn query(store: &Store, q: &AuditQuery) -> Result<AuditPage, Error> {
             "time range is inverted or empty: from {from} is not before to {to}"
         )));
     }
-    let mut conditions = vec!["position > $1".to_owned()];
+    let mut conditions = vec!["a.position > $1".to_owned()];
     let mut params = vec![Cell::Int(i64::try_from(q.after_position).ok())];
     let mut bind = |condition: &str, cell: Cell| {
         params.push(cell);
         conditions.push(condition.replace('?', &format!("${}", params.len())));
     };
     if let Some(stream) = &q.stream {
-        bind("stream = ?", Cell::text(stream.clone()));
+        bind("a.stream = ?", Cell::text(stream.clone()));
     }
     if let Some(types) = &q.types {
         let pattern = TypePattern::parse(types).map_err(|e| Error::InvalidQuery(e.to_string()))?;
         let (like, dots, at_least) = pattern.sql_like();
-        bind("event_type LIKE ? ESCAPE '\\'", Cell::text(like));
+        bind("a.event_type LIKE ? ESCAPE '\\'", Cell::text(like));
         let op = if at_least { ">=" } else { "=" };
         bind(
-            &format!("(length(event_type) - length(replace(event_type, '.', ''))) {op} ?"),
+            &format!("(length(a.event_type) - length(replace(a.event_type, '.', ''))) {op} ?"),
             Cell::Int(i64::try_from(dots).ok()),
         );
     }
     if let Some(correlation) = q.correlation_id {
-        bind("correlation_id = ?", Cell::text(correlation.to_string()));
+        bind("a.correlation_id = ?", Cell::text(correlation.to_string()));
     }
     if let Some(user) = &q.user_id {
-        bind("user_id = ?", Cell::text(user.clone()));
+        bind("a.user_id = ?", Cell::text(user.clone()));
     }
     if let Some(from) = q.from {
-        bind("recorded_at >= ?", Cell::int(from.timestamp_micros()));
+        bind("a.recorded_at >= ?", Cell::int(from.timestamp_micros()));
     }
     if let Some(to) = q.to {
-        bind("recorded_at < ?", Cell::int(to.timestamp_micros()));
+        bind("a.recorded_at < ?", Cell::int(to.timestamp_micros()));
     }
     params.push(Cell::Int(Some(limit)));
     let sql = format!(
-        "SELECT {COLUMNS} FROM maos_audit WHERE {} ORDER BY position LIMIT ${}",
+        "SELECT {ENTRY} FROM {ROWS} WHERE {} ORDER BY a.position LIMIT ${}",
         conditions.join(" AND "),
         params.len()
     );
@@ -213,36 +218,53 @@ pub async fn export_json_lines(
 /// The causation tree of the event with id `event_id`, or `None` if the
 /// audit log has no such event.
 pub async fn causation_tree(store: &Store, event_id: Uuid) -> Result<Option<CausationTree>, Error> {
-    let walk = |join: &str, order: &str| {
-        format!(
-            "WITH RECURSIVE walk ({COLUMNS}, depth) AS ( \
-               SELECT {COLUMNS}, 0 FROM maos_audit WHERE id = $1 \
-               UNION ALL \
-               SELECT a.position, a.id, a.stream, a.event_type, a.correlation_id, a.causation_id, \
-                      a.user_id, a.recorded_at, walk.depth + 1 \
-               FROM maos_audit AS a JOIN walk ON {join} WHERE walk.depth < {MAX_DEPTH} \
-             ) SELECT {COLUMNS} FROM walk WHERE depth > 0 ORDER BY {order}"
-        )
+    // Ids are `uuid`s in PostgreSQL's log and texts in SQLite's; the audit
+    // log's causation ids are texts compared byte by byte (`C`).
+    let (uuid, id_text) = match store {
+        Store::Sqlite(_) => ("", "e.id"),
+        Store::Postgres(_) => ("::uuid", "(e.id::text COLLATE \"C\")"),
     };
     let id = Cell::text(event_id.to_string());
     let this = fetch(
         store,
-        format!("SELECT {COLUMNS} FROM maos_audit WHERE id = $1"),
+        format!("SELECT {ENTRY} FROM {ROWS} WHERE e.id = $1{uuid}"),
         vec![id.clone()],
     )
     .await?;
     let Some(event) = this.into_iter().next() else {
         return Ok(None);
     };
+    // Up the chain: each cause found by its id in the log.
     let causes = fetch(
         store,
-        walk("a.id = walk.causation_id", "depth DESC"),
+        format!(
+            "WITH RECURSIVE walk (position, causation_id, depth) AS ( \
+               SELECT a.position, a.causation_id, 0 FROM {ROWS} WHERE e.id = $1{uuid} \
+               UNION ALL \
+               SELECT a.position, a.causation_id, walk.depth + 1 \
+               FROM walk JOIN maos_events AS e ON e.id = walk.causation_id{uuid} \
+               JOIN maos_audit AS a ON a.position = e.position WHERE walk.depth < {MAX_DEPTH} \
+             ) SELECT {ENTRY} FROM walk JOIN maos_audit AS a ON a.position = walk.position \
+             JOIN maos_events AS e ON e.position = a.position \
+             WHERE walk.depth > 0 ORDER BY walk.depth DESC"
+        ),
         vec![id.clone()],
     )
     .await?;
+    // Down: what names each found event as its cause.
     let effects = fetch(
         store,
-        walk("a.causation_id = walk.id", "position"),
+        format!(
+            "WITH RECURSIVE walk (position, id, depth) AS ( \
+               SELECT e.position, {id_text}, 0 FROM maos_events AS e WHERE e.id = $1{uuid} \
+               UNION ALL \
+               SELECT a.position, {id_text}, walk.depth + 1 \
+               FROM walk JOIN maos_audit AS a ON a.causation_id = walk.id \
+               JOIN maos_events AS e ON e.position = a.position WHERE walk.depth < {MAX_DEPTH} \
+             ) SELECT {ENTRY} FROM walk JOIN maos_audit AS a ON a.position = walk.position \
+             JOIN maos_events AS e ON e.position = a.position \
+             WHERE walk.depth > 0 ORDER BY a.position"
+        ),
         vec![id],
     )
     .await?;
