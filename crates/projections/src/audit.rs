@@ -38,18 +38,18 @@ impl ReadModel for AuditLog {
 /// The audit rows of the events after `$1` up to `$2`. A stored event's
 /// metadata is always a JSON object with a `correlation_id` (the store
 /// writes it from [`maos_domain::Metadata`]); one without would fail the
-/// `NOT NULL`, and with it the batch. The event's id is not copied: the
-/// log's own unique index on it finds an event by id, and queries join the
-/// log by position for it.
+/// `NOT NULL`, and with it the batch. The event's id and stream are not
+/// copied: the log's own unique indexes find an event by id and a stream's
+/// events in order, and queries join the log by position for them.
 static FROM_LOG: FromLog = FromLog {
     sqlite: "INSERT INTO maos_audit \
-        (position, stream, event_type, correlation_id, causation_id, user_id, recorded_at) \
-        SELECT position, stream, event_type, json_extract(metadata, '$.correlation_id'), \
+        (position, event_type, correlation_id, causation_id, user_id, recorded_at) \
+        SELECT position, event_type, json_extract(metadata, '$.correlation_id'), \
         json_extract(metadata, '$.causation_id'), json_extract(metadata, '$.user_id'), recorded_at \
         FROM maos_events WHERE position > $1 AND position <= $2",
     postgres: "INSERT INTO maos_audit \
-        (position, stream, event_type, correlation_id, causation_id, user_id, recorded_at) \
-        SELECT e.position, e.stream, e.event_type, m.correlation_id, m.causation_id, \
+        (position, event_type, correlation_id, causation_id, user_id, recorded_at) \
+        SELECT e.position, e.event_type, m.correlation_id, m.causation_id, \
         m.user_id, (extract(epoch FROM e.recorded_at) * 1000000)::bigint \
         FROM maos_events e, json_to_record(e.metadata) AS m(correlation_id text, causation_id text, user_id text) \
         WHERE e.position > $1 AND e.position <= $2",
@@ -118,7 +118,7 @@ pub struct CausationTree {
 }
 
 /// An entry's columns: the audit row's own and its event's id from the log.
-const ENTRY: &str = "a.position, CAST(e.id AS TEXT), a.stream, a.event_type, a.correlation_id, \
+const ENTRY: &str = "a.position, CAST(e.id AS TEXT), e.stream, a.event_type, a.correlation_id, \
      a.causation_id, a.user_id, a.recorded_at";
 /// Audit rows with their events.
 const ROWS: &str = "maos_audit AS a JOIN maos_events AS e ON e.position = a.position";
@@ -133,14 +133,21 @@ pub async fn query(store: &Store, q: &AuditQuery) -> Result<AuditPage, Error> {
             "time range is inverted or empty: from {from} is not before to {to}"
         )));
     }
-    let mut conditions = vec!["a.position > $1".to_owned()];
+    // A stream's events are found through the log's own (stream, version)
+    // index, in version order, which is their position order: a stream's
+    // appends are serialized, so a later version has a later position.
+    let (after, order) = match q.stream {
+        Some(_) => ("e.position > $1", "e.version"),
+        None => ("a.position > $1", "a.position"),
+    };
+    let mut conditions = vec![after.to_owned()];
     let mut params = vec![Cell::Int(i64::try_from(q.after_position).ok())];
     let mut bind = |condition: &str, cell: Cell| {
         params.push(cell);
         conditions.push(condition.replace('?', &format!("${}", params.len())));
     };
     if let Some(stream) = &q.stream {
-        bind("a.stream = ?", Cell::text(stream.clone()));
+        bind("e.stream = ?", Cell::text(stream.clone()));
     }
     if let Some(types) = &q.types {
         let pattern = TypePattern::parse(types).map_err(|e| Error::InvalidQuery(e.to_string()))?;
@@ -166,7 +173,7 @@ pub async fn query(store: &Store, q: &AuditQuery) -> Result<AuditPage, Error> {
     }
     params.push(Cell::Int(Some(limit)));
     let sql = format!(
-        "SELECT {ENTRY} FROM {ROWS} WHERE {} ORDER BY a.position LIMIT ${}",
+        "SELECT {ENTRY} FROM {ROWS} WHERE {} ORDER BY {order} LIMIT ${}",
         conditions.join(" AND "),
         params.len()
     );
