@@ -291,8 +291,8 @@ fn sqlite_statements(compacted: Compacted) -> SqliteStatements {
     let mut statements = Vec::new();
     for group in groups(compacted) {
         let mut changes = group.into_iter();
-        loop {
-            let chunk: Vec<Change> = changes.by_ref().take(ROWS_PER_STATEMENT).collect();
+        for rows in statement_sizes(changes.len()) {
+            let chunk: Vec<Change> = changes.by_ref().take(rows).collect();
             let Some(first) = chunk.first() else { break };
             let sql = first.sql_for_rows(chunk.len());
             let params = chunk
@@ -305,9 +305,24 @@ fn sqlite_statements(compacted: Compacted) -> SqliteStatements {
     statements
 }
 
-/// Rows written by one SQLite statement (fewer statements to step through;
-/// 100 rows of the widest model stay far below SQLite's parameter limit).
-const ROWS_PER_STATEMENT: usize = 100;
+/// Most rows written by one SQLite statement (fewer statements to step
+/// through; 128 rows of the widest model stay far below SQLite's parameter
+/// limit).
+const ROWS_PER_STATEMENT: usize = 128;
+
+/// How many rows each statement of a group of `n` writes: full statements,
+/// then the rest in powers of two. A shape so has at most eight statements,
+/// which stay in the writer's statement cache; a statement for each odd
+/// remainder would be parsed anew every batch.
+fn statement_sizes(n: usize) -> impl Iterator<Item = usize> {
+    let full = std::iter::repeat_n(ROWS_PER_STATEMENT, n / ROWS_PER_STATEMENT);
+    let rest = n % ROWS_PER_STATEMENT;
+    let parts = (0..usize::BITS)
+        .rev()
+        .map(|bit| 1usize << bit)
+        .filter(move |part| rest & part != 0);
+    full.chain(parts)
+}
 
 /// Writes compacted changes: each group of same-shaped rows as one bulk
 /// statement.
@@ -370,5 +385,26 @@ pub(crate) fn sqlite_value(cell: Cell) -> rusqlite::types::Value {
         Cell::Int(Some(v)) => Value::Integer(v),
         Cell::Text(Some(v)) => Value::Text(v),
         Cell::Int(None) | Cell::Text(None) => Value::Null,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn statements_cover_every_row_in_few_sizes() {
+        for n in [0, 1, 2, 3, 100, 127, 128, 129, 300, 1_000] {
+            let sizes: Vec<usize> = super::statement_sizes(n).collect();
+            assert_eq!(sizes.iter().sum::<usize>(), n, "{n}: {sizes:?}");
+            assert!(
+                sizes
+                    .iter()
+                    .all(|s| s.is_power_of_two() || *s == super::ROWS_PER_STATEMENT),
+                "{n}: {sizes:?}"
+            );
+        }
+        assert_eq!(
+            super::statement_sizes(300).collect::<Vec<_>>(),
+            [128, 128, 32, 8, 4]
+        );
     }
 }

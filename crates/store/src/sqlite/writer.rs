@@ -22,6 +22,8 @@ use tokio::sync::{mpsc, watch};
 
 /// The writer's page cache, in KiB (SQLite's convention: negative = KiB).
 const WRITER_CACHE_KIB: i64 = -65_536;
+/// Prepared statements the writer keeps.
+const WRITER_STATEMENTS: usize = 128;
 
 /// Something to write.
 pub(super) enum Request {
@@ -101,7 +103,9 @@ pub(super) fn spawn(
     // memory rather than re-reading them from the OS on every batch.
     connection.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
 
-    connection.set_prepared_statement_cache_capacity(16);
+    // Read models write rows in a few statement shapes and sizes each
+    // (see the projections' sink); all of them stay prepared.
+    connection.set_prepared_statement_cache_capacity(WRITER_STATEMENTS);
     std::thread::Builder::new()
         .name("maos-sqlite-writer".to_owned())
         .spawn(move || {
