@@ -4,6 +4,8 @@
 use crate::compact::Compacted;
 use crate::{Cell, Change, Error, FromLog};
 use maos_store::Store;
+use maos_store::postgres::PostgresStore;
+use maos_store::sqlite::SqliteStore;
 use rusqlite::OptionalExtension;
 use sqlx::postgres::PgConnection;
 
@@ -51,8 +53,36 @@ pub(crate) async fn commit(
     from_log: FromLogRanges,
     to: u64,
 ) -> Result<bool, Error> {
+    prepare(store, moves, changes, from_log, to).write().await
+}
+
+/// A batch's transaction made ready to run: everything but the database
+/// calls, so it can be worked out while the previous batch is written.
+pub(crate) struct Prepared {
+    moves: Vec<(String, i64)>,
+    from_log: Vec<(&'static FromLog, i64)>,
+    to: i64,
+    rows: PreparedRows,
+}
+
+/// The rows to write, and where.
+enum PreparedRows {
+    /// Statements and their parameters, so the SQLite writer thread (which
+    /// every append waits for) only executes them.
+    Sqlite(SqliteStore, SqliteStatements),
+    Postgres(PostgresStore, Compacted),
+}
+
+/// Makes the transaction [`commit`] runs, without running it.
+pub(crate) fn prepare(
+    store: &Store,
+    moves: &[(String, u64)],
+    changes: Vec<Change>,
+    from_log: FromLogRanges,
+    to: u64,
+) -> Prepared {
     let to = i64::try_from(to).unwrap_or(i64::MAX);
-    let from_log: Vec<(&'static FromLog, i64)> = from_log
+    let from_log = from_log
         .into_iter()
         .map(|(sql, after)| (sql, i64::try_from(after).unwrap_or(i64::MAX)))
         .collect();
@@ -64,75 +94,94 @@ pub(crate) async fn commit(
         .collect();
     moves.sort();
     let compacted = crate::compact::compact(changes);
-    match store {
-        Store::Sqlite(sqlite) => {
-            // Everything but the database calls happens here, not on the
-            // writer thread that every append waits for.
-            let statements = sqlite_statements(compacted);
-            let applied = sqlite
-                .write(move |c| {
-                    for (name, from) in &moves {
-                        let current: i64 = c
-                            .prepare_cached(SQLITE_CURRENT)?
-                            .query_row([name], |r| r.get(0))
-                            .optional()?
-                            .unwrap_or(0);
-                        if current != *from {
-                            return Ok(None);
+    let rows = match store {
+        Store::Sqlite(sqlite) => PreparedRows::Sqlite(sqlite.clone(), sqlite_statements(compacted)),
+        Store::Postgres(postgres) => PreparedRows::Postgres(postgres.clone(), compacted),
+    };
+    Prepared {
+        moves,
+        from_log,
+        to,
+        rows,
+    }
+}
+
+impl Prepared {
+    /// Runs the transaction; see [`commit`].
+    pub(crate) async fn write(self) -> Result<bool, Error> {
+        let Prepared {
+            moves,
+            from_log,
+            to,
+            rows,
+        } = self;
+        match rows {
+            PreparedRows::Sqlite(sqlite, statements) => {
+                let applied = sqlite
+                    .write(move |c| {
+                        for (name, from) in &moves {
+                            let current: i64 = c
+                                .prepare_cached(SQLITE_CURRENT)?
+                                .query_row([name], |r| r.get(0))
+                                .optional()?
+                                .unwrap_or(0);
+                            if current != *from {
+                                return Ok(None);
+                            }
                         }
-                    }
-                    for (from_log, after) in &from_log {
-                        c.prepare_cached(from_log.sqlite)?
-                            .execute(rusqlite::params![after, to])?;
-                    }
-                    for (sql, params) in &statements {
-                        c.prepare_cached(sql)?
-                            .execute(rusqlite::params_from_iter(params))?;
-                    }
-                    let now = chrono::Utc::now().timestamp_micros();
-                    for (name, _) in &moves {
-                        c.prepare_cached(SQLITE_CHECKPOINT)?
-                            .execute(rusqlite::params![name, to, now])?;
-                    }
-                    // Handed back to be freed here, not on the writer thread.
-                    Ok(Some(statements))
-                })
-                .await?;
-            Ok(applied.is_some())
-        }
-        Store::Postgres(postgres) => {
-            let mut tx = postgres.pool().begin().await?;
-            for (name, from) in &moves {
-                // The row lock serializes concurrent runs of this projector.
-                sqlx::query(POSTGRES_CLAIM)
-                    .bind(name)
-                    .execute(&mut *tx)
+                        for (from_log, after) in &from_log {
+                            c.prepare_cached(from_log.sqlite)?
+                                .execute(rusqlite::params![after, to])?;
+                        }
+                        for (sql, params) in &statements {
+                            c.prepare_cached(sql)?
+                                .execute(rusqlite::params_from_iter(params))?;
+                        }
+                        let now = chrono::Utc::now().timestamp_micros();
+                        for (name, _) in &moves {
+                            c.prepare_cached(SQLITE_CHECKPOINT)?
+                                .execute(rusqlite::params![name, to, now])?;
+                        }
+                        // Handed back to be freed here, not on the writer thread.
+                        Ok(Some(statements))
+                    })
                     .await?;
-                let current: i64 = sqlx::query_scalar(POSTGRES_LOCK)
-                    .bind(name)
-                    .fetch_one(&mut *tx)
-                    .await?;
-                if current != *from {
-                    return Ok(false);
+                Ok(applied.is_some())
+            }
+            PreparedRows::Postgres(postgres, compacted) => {
+                let mut tx = postgres.pool().begin().await?;
+                for (name, from) in &moves {
+                    // The row lock serializes concurrent runs of this projector.
+                    sqlx::query(POSTGRES_CLAIM)
+                        .bind(name)
+                        .execute(&mut *tx)
+                        .await?;
+                    let current: i64 = sqlx::query_scalar(POSTGRES_LOCK)
+                        .bind(name)
+                        .fetch_one(&mut *tx)
+                        .await?;
+                    if current != *from {
+                        return Ok(false);
+                    }
                 }
+                for (from_log, after) in &from_log {
+                    sqlx::query(from_log.postgres)
+                        .bind(after)
+                        .bind(to)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                write_postgres(&mut tx, compacted).await?;
+                for (name, _) in &moves {
+                    sqlx::query(POSTGRES_CHECKPOINT)
+                        .bind(name)
+                        .bind(to)
+                        .execute(&mut *tx)
+                        .await?;
+                }
+                tx.commit().await?;
+                Ok(true)
             }
-            for (from_log, after) in &from_log {
-                sqlx::query(from_log.postgres)
-                    .bind(after)
-                    .bind(to)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            write_postgres(&mut tx, compacted).await?;
-            for (name, _) in &moves {
-                sqlx::query(POSTGRES_CHECKPOINT)
-                    .bind(name)
-                    .bind(to)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-            Ok(true)
         }
     }
 }
