@@ -296,8 +296,19 @@ impl Node {
         spec: WorkflowSpec,
         ctx: CommandContext,
     ) -> Result<Submitted, Error> {
+        self.submit_as(WorkflowId(Uuid::now_v7()), spec, ctx).await
+    }
+
+    /// Submits a workflow with the id `workflow_id` (a fresh UUIDv7 the
+    /// caller reserved, e.g. for a retried request). Refused if a workflow
+    /// of that id exists.
+    pub async fn submit_as(
+        &self,
+        workflow_id: WorkflowId,
+        spec: WorkflowSpec,
+        ctx: CommandContext,
+    ) -> Result<Submitted, Error> {
         workflow::validate_spec(&spec).map_err(maos_domain::Error::from)?;
-        let workflow_id = WorkflowId(Uuid::now_v7());
         let command = WorkflowCommand::Submit {
             workflow_id,
             spec,
@@ -314,7 +325,18 @@ impl Node {
         at_origin: WorkflowState,
         ctx: CommandContext,
     ) -> Result<Submitted, Error> {
-        let workflow_id = WorkflowId(Uuid::now_v7());
+        self.fork_as(WorkflowId(Uuid::now_v7()), origin, at_origin, ctx)
+            .await
+    }
+
+    /// [`Node::fork`] with the new workflow's id chosen by the caller.
+    pub async fn fork_as(
+        &self,
+        workflow_id: WorkflowId,
+        origin: ForkOrigin,
+        at_origin: WorkflowState,
+        ctx: CommandContext,
+    ) -> Result<Submitted, Error> {
         let command = WorkflowCommand::Fork {
             workflow_id,
             origin,
@@ -324,6 +346,36 @@ impl Node {
         // Refusals (an origin not submitted…) are found before an actor starts.
         workflow::decide(&WorkflowState::default(), command.clone())?;
         self.start_workflow(workflow_id, command, ctx).await
+    }
+
+    /// What submitting (or forking) workflow `id` answered, read from its
+    /// stream: its correlation and the version after the submission's
+    /// events — one append, so one timestamp, and each caused by the first
+    /// (see `persist::encode`). `None` if no such workflow was made.
+    pub async fn submitted(&self, id: WorkflowId) -> Result<Option<Submitted>, Error> {
+        /// More than any submission decides.
+        const FIRST_EVENTS: usize = 1_000;
+        let events = self
+            .shared
+            .store
+            .read_stream(&id.stream(), 0, FIRST_EVENTS)
+            .await?;
+        let Some(first) = events.first() else {
+            return Ok(None);
+        };
+        let version = events
+            .iter()
+            .take_while(|e| {
+                e.id == first.id
+                    || (e.metadata.causation_id == Some(first.id) && e.timestamp == first.timestamp)
+            })
+            .last()
+            .map_or(first.version, |e| e.version);
+        Ok(Some(Submitted {
+            workflow_id: id,
+            correlation_id: first.metadata.correlation_id,
+            version,
+        }))
     }
 
     async fn start_workflow(

@@ -6,7 +6,7 @@ use super::auth::{NewToken, Role};
 use super::body::{self, Accepts};
 use super::error::ApiError;
 use super::gate::Caller;
-use super::idempotency;
+use super::idempotency::{self, Reservation};
 use super::queries::{as_of, workflow_id};
 use super::state::AppState;
 use super::views::{AgentRegistered, CommandDone, SubmittedView};
@@ -14,7 +14,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use maos_actors::{AgentDefinition, Outcome, parse_workflow_spec};
 use maos_domain::workflow::{ForkOrigin, HumanDecision, TaskSpec, Usage};
-use maos_domain::{AgentId, Attempt, Capability, TaskId};
+use maos_domain::{AgentId, Attempt, Capability, TaskId, WorkflowId};
 use maos_projections::history;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -31,7 +31,7 @@ async fn command<F, Fut>(
     command: F,
 ) -> Result<HttpResponse, ApiError>
 where
-    F: FnOnce(web::Bytes) -> Fut,
+    F: FnOnce(web::Bytes, Reservation) -> Fut,
     Fut: Future<Output = Result<(StatusCode, Value), ApiError>>,
 {
     body::check_length(req, state.body_limit)?;
@@ -45,8 +45,8 @@ where
         &state.in_flight,
         &caller.0,
         req,
-        &bytes,
-        command(bytes.clone()),
+        &bytes.clone(),
+        |reservation| command(bytes, reservation),
     )
     .await
 }
@@ -64,7 +64,7 @@ pub async fn submit(
 ) -> Result<HttpResponse, ApiError> {
     let ctx = caller.context(&req)?;
     let (st, who, rq) = (state.clone(), caller.clone(), req.clone());
-    command(&st, &who, &rq, payload, |bytes| async move {
+    command(&st, &who, &rq, payload, |bytes, reservation| async move {
         body::check_content_type(&req, Accepts::JsonOrYaml)?;
         let text = std::str::from_utf8(&bytes).unwrap_or_default();
         let spec = match parse_workflow_spec(text) {
@@ -77,7 +77,14 @@ pub async fn submit(
             }
         };
         let node = state.node()?;
-        let submitted = node.submit(spec, ctx).await?;
+        let id = WorkflowId(reservation.id);
+        if reservation.resumed
+            && let Some(made) = node.submitted(id).await?
+        {
+            // A run cut off before it answered had made it already.
+            return Ok((StatusCode::CREATED, data(SubmittedView::from(made))));
+        }
+        let submitted = node.submit_as(id, spec, ctx).await?;
         let span = tracing::info_span!("command", correlation_id = %submitted.correlation_id);
         span.in_scope(
             || tracing::info!(workflow_id = %submitted.workflow_id, "workflow submitted"),
@@ -105,7 +112,7 @@ pub async fn cancel(
     let id = workflow_id(&path)?;
     let ctx = caller.context(&req)?;
     let (st, who, rq) = (state.clone(), caller.clone(), req.clone());
-    command(&st, &who, &rq, payload, |bytes| async move {
+    command(&st, &who, &rq, payload, |bytes, _| async move {
         let body: CancelBody = body::parse_optional(&req, &bytes)?;
         let reason = body
             .reason
@@ -121,7 +128,7 @@ pub async fn cancel(
 /// its current status and version in the details.
 async fn with_current_state(
     state: &AppState,
-    id: maos_domain::WorkflowId,
+    id: WorkflowId,
     command: impl Future<Output = Result<u64, maos_actors::Error>>,
 ) -> Result<u64, ApiError> {
     let outcome = command
@@ -158,7 +165,7 @@ pub async fn resolve(
     let id = workflow_id(&id)?;
     let ctx = caller.context(&req)?;
     let (st, who, rq) = (state.clone(), caller.clone(), req.clone());
-    command(&st, &who, &rq, payload, |bytes| async move {
+    command(&st, &who, &rq, payload, |bytes, _| async move {
         let decision: HumanDecision = body::parse(&req, &bytes, Accepts::Json)?;
         let node = state.node()?;
         let version =
@@ -191,7 +198,7 @@ pub async fn fork(
     let origin = workflow_id(&path)?;
     let ctx = caller.context(&req)?;
     let (st, who, rq) = (state.clone(), caller.clone(), req.clone());
-    command(&st, &who, &rq, payload, |bytes| async move {
+    command(&st, &who, &rq, payload, |bytes, reservation| async move {
         let body: ForkBody = body::parse(&req, &bytes, Accepts::Json)?;
         let mut point = HashMap::new();
         if let Some(v) = body.version {
@@ -226,7 +233,14 @@ pub async fn fork(
             workflow_id: origin,
             version: at_origin.version,
         };
-        let submitted = state.node()?.fork(fork_origin, at_origin, ctx).await?;
+        let node = state.node()?;
+        let id = WorkflowId(reservation.id);
+        if reservation.resumed
+            && let Some(made) = node.submitted(id).await?
+        {
+            return Ok((StatusCode::CREATED, data(SubmittedView::from(made))));
+        }
+        let submitted = node.fork_as(id, fork_origin, at_origin, ctx).await?;
         Ok((StatusCode::CREATED, data(SubmittedView::from(submitted))))
     })
     .await
@@ -242,7 +256,7 @@ pub async fn register_agent(
 ) -> Result<HttpResponse, ApiError> {
     let ctx = caller.context(&req)?;
     let (st, who, rq) = (state.clone(), caller.clone(), req.clone());
-    command(&st, &who, &rq, payload, |bytes| async move {
+    command(&st, &who, &rq, payload, |bytes, _| async move {
         let definition: AgentDefinition = body::parse(&req, &bytes, Accepts::JsonOrYaml)?;
         let id = state.node()?.register_agent(&definition, ctx).await?;
         Ok((
@@ -275,7 +289,7 @@ pub async fn update_agent(
     let id = AgentId(super::params::path_id(&path, "agent", "AGENT_NOT_FOUND")?);
     let ctx = caller.context(&req)?;
     let (st, who, rq) = (state.clone(), caller.clone(), req.clone());
-    command(&st, &who, &rq, payload, |bytes| async move {
+    command(&st, &who, &rq, payload, |bytes, _| async move {
         let body: UpdateAgentBody = body::parse(&req, &bytes, Accepts::Json)?;
         let capabilities = body
             .capabilities
@@ -302,7 +316,7 @@ pub async fn retire_agent(
     let p = super::params::Params::new(query.into_inner(), &["reason"])?;
     let ctx = caller.context(&req)?;
     let (st, who, rq) = (state.clone(), caller.clone(), req.clone());
-    command(&st, &who, &rq, payload, |_| async move {
+    command(&st, &who, &rq, payload, |_, _| async move {
         let reason = p
             .text("reason")
             .unwrap_or_else(|| format!("retired by {}", caller.0.subject));
@@ -354,7 +368,7 @@ pub async fn report_result(
     })?;
     let ctx = caller.context(&req)?;
     let (st, who, rq) = (state.clone(), caller.clone(), req.clone());
-    command(&st, &who, &rq, payload, |bytes| async move {
+    command(&st, &who, &rq, payload, |bytes, _| async move {
         let body: ResultBody = body::parse(&req, &bytes, Accepts::Json)?;
         let outcome = match body {
             ResultBody::Completed {
@@ -412,7 +426,7 @@ pub async fn revoke_token(
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
     let (st, who, rq) = (state.clone(), caller.clone(), req.clone());
-    command(&st, &who, &rq, payload, |_| async move {
+    command(&st, &who, &rq, payload, |_, _| async move {
         let revoked = state.tokens.revoke(&id).await?;
         Ok((StatusCode::OK, data(revoked)))
     })
@@ -427,7 +441,7 @@ pub async fn create_token(
     payload: web::Payload,
 ) -> Result<HttpResponse, ApiError> {
     let (st, who, rq) = (state.clone(), caller.clone(), req.clone());
-    command(&st, &who, &rq, payload, |bytes| async move {
+    command(&st, &who, &rq, payload, |bytes, _| async move {
         let body: TokenBody = body::parse(&req, &bytes, Accepts::Json)?;
         let made: NewToken = state.tokens.create(&body.subject, body.role).await?;
         Ok((StatusCode::CREATED, data(made)))

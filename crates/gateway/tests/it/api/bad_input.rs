@@ -518,3 +518,101 @@ pub async fn a_repeated_idempotency_key_returns_the_first_answer_and_appends_not
     assert_eq!(server.head().await, head);
     assert_eq!(json!(again.body["data"]["id"]), json!(id));
 }
+
+/// A run cut off between its events and its recorded answer (the process
+/// stopped) leaves the key claimed; a retry after the lease answers from
+/// what the run made and makes nothing twice. A claim inside its lease is
+/// another run's: the retry is told to wait.
+pub async fn a_retry_after_a_run_cut_off_before_its_answer_makes_nothing_twice(server: &Server) {
+    use maos_projections::Cell;
+    let token = server.token.clone();
+    let spec = || Some(("application/yaml", IDLE.as_bytes().to_vec()));
+    let post = |key: &'static str| {
+        let token = token.clone();
+        async move {
+            server
+                .call(
+                    "POST",
+                    "/api/v1/workflows",
+                    Some(&token),
+                    &[("idempotency-key", key)],
+                    spec(),
+                )
+                .await
+        }
+    };
+    let an_hour_ago = || Cell::int(chrono::Utc::now().timestamp_micros() - 3_600_000_000);
+    // Cut off after its events: its record goes back to a stale claim.
+    let first = post("cut-after").await;
+    assert_eq!(first.status, 201, "{:?}", first.body);
+    let id = first.body["data"]["workflow_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    server
+        .eventually(&format!("/api/v1/workflows/{id}"), |d| {
+            d["state"]["status"] == "running"
+        })
+        .await;
+    let stale = "UPDATE maos_idempotency SET status = 0, body = '', created_at = $1 WHERE key = $2";
+    assert_eq!(
+        server
+            .sql(stale, vec![an_hour_ago(), Cell::text("cut-after")])
+            .await,
+        1
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let head = server.head().await;
+    let again = post("cut-after").await;
+    assert_eq!(again.status, 201, "{:?}", again.body);
+    assert_eq!(
+        again.body["data"], first.body["data"],
+        "answered from the stream"
+    );
+    assert_eq!(server.head().await, head, "the workflow was made twice");
+    let replayed = post("cut-after").await;
+    assert!(replayed.replayed, "the answer is recorded now");
+    assert_eq!(replayed.body["data"], first.body["data"]);
+
+    // Cut off before its events: a stale claim (same request) with an id
+    // reserved; the retry makes the workflow, with that id.
+    let reserved = uuid::Uuid::now_v7();
+    let claim = "INSERT INTO maos_idempotency (subject, key, fingerprint, status, body, created_at, reserved) \
+         SELECT subject, $1, fingerprint, 0, '', $2, $3 FROM maos_idempotency WHERE key = $4";
+    let params = vec![
+        Cell::text("cut-before"),
+        an_hour_ago(),
+        Cell::text(reserved.to_string()),
+        Cell::text("cut-after"),
+    ];
+    assert_eq!(server.sql(claim, params).await, 1);
+    let made = post("cut-before").await;
+    assert_eq!(made.status, 201, "{:?}", made.body);
+    assert!(!made.replayed);
+    assert_eq!(
+        made.body["data"]["workflow_id"],
+        json!(reserved.to_string())
+    );
+    server
+        .eventually(&format!("/api/v1/workflows/{reserved}"), |d| {
+            d["state"]["status"] == "running"
+        })
+        .await;
+
+    // A claim inside its lease belongs to a run still going.
+    let fresh = "INSERT INTO maos_idempotency (subject, key, fingerprint, status, body, created_at, reserved) \
+         SELECT subject, $1, fingerprint, 0, '', $2, $3 FROM maos_idempotency WHERE key = $4";
+    let params = vec![
+        Cell::text("running"),
+        Cell::int(chrono::Utc::now().timestamp_micros()),
+        Cell::text(uuid::Uuid::now_v7().to_string()),
+        Cell::text("cut-after"),
+    ];
+    assert_eq!(server.sql(fresh, params).await, 1);
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    let head = server.head().await;
+    let busy = post("running").await;
+    assert_eq!(busy.status, 409, "{:?}", busy.body);
+    assert_eq!(busy.code(), "IDEMPOTENCY_KEY_IN_USE");
+    assert_eq!(server.head().await, head);
+}

@@ -50,6 +50,7 @@ on_both_backends!(
     bad_input::bad_requests_get_precise_errors_and_append_nothing,
     bad_input::tokens_and_roles_guard_every_route,
     bad_input::a_repeated_idempotency_key_returns_the_first_answer_and_appends_nothing,
+    bad_input::a_retry_after_a_run_cut_off_before_its_answer_makes_nothing_twice,
     cli::agents_are_registered_listed_and_retired_from_the_command_line,
     cli::events_tail_and_projection_rebuilds_work_from_the_command_line,
     cli::settings_come_from_maos_toml_and_logs_can_be_json,

@@ -22,6 +22,8 @@ agents:
 pub struct Server {
     pub url: String,
     pub token: String,
+    /// The database `maos up` runs on.
+    pub database_url: String,
     pub dir: tempfile::TempDir,
     child: Child,
     http: awc::Client,
@@ -81,10 +83,20 @@ impl Server {
         Server {
             url,
             token,
+            database_url,
             dir,
             child,
             http,
         }
+    }
+
+    /// Runs one statement on the server's database beside it (to set up a
+    /// state no request can make); returns the rows it changed.
+    pub async fn sql(&self, statement: &str, params: Vec<maos_projections::Cell>) -> u64 {
+        let store = maos_store::Store::open(&self.database_url).await.unwrap();
+        maos_projections::db::execute(&store, statement.to_owned(), params)
+            .await
+            .unwrap()
     }
 
     /// `path` with the admin token.
