@@ -48,9 +48,8 @@ struct Slot {
     capabilities: Arc<[Capability]>,
     max_concurrency: u32,
     healthy: bool,
-    /// The tasks it holds: at most its concurrency, so a list is enough
-    /// (and an idle agent's costs no allocation).
-    running: Vec<(WorkflowId, TaskId)>,
+    /// How many tasks it holds (the tasks themselves are in `held`).
+    load: u32,
     consecutive_failures: u32,
 }
 
@@ -66,6 +65,8 @@ struct Held {
     agent_id: AgentId,
     capability: Option<Capability>,
     owner: WeakRecipient<TakeBack>,
+    /// Counted in the agent's `load` (its slot existed when it was held).
+    counted: bool,
 }
 
 pub(crate) struct Dispatcher {
@@ -127,7 +128,7 @@ impl Dispatcher {
                 agent_id: *id,
                 capabilities: Arc::clone(&slot.capabilities),
                 healthy: slot.healthy,
-                load: u32::try_from(slot.running.len()).unwrap_or(u32::MAX),
+                load: slot.load,
                 max_concurrency: slot.max_concurrency,
                 history: self.history_of(*id, &request.capability),
             })
@@ -139,13 +140,14 @@ impl Dispatcher {
         scores.truncate(MAX_RECORDED_CANDIDATES);
         let slot = self.agents.get_mut(&chosen)?;
         let key = (request.workflow_id, request.task_id.clone());
-        slot.running.push(key.clone());
+        slot.load += 1;
         self.held.insert(
             key,
             Held {
                 agent_id: chosen,
                 capability: Some(request.capability.clone()),
                 owner: request.owner.clone(),
+                counted: true,
             },
         );
         reply_to.do_send(Granted {
@@ -213,14 +215,14 @@ impl Dispatcher {
                 context: Default::default(),
             });
         }
-        for (workflow_id, task_id) in slot.running.clone() {
-            if let Some(owner) = self
-                .held
-                .get(&(workflow_id, task_id.clone()))
-                .and_then(|h| h.owner.upgrade())
-            {
+        // Rare, so the held tasks are searched rather than indexed by agent.
+        for ((_, task_id), held) in &self.held {
+            if held.agent_id != agent_id {
+                continue;
+            }
+            if let Some(owner) = held.owner.upgrade() {
                 owner.do_send(TakeBack {
-                    task_id,
+                    task_id: task_id.clone(),
                     reason: format!("agent {agent_id} became unhealthy"),
                 });
             }
@@ -254,7 +256,7 @@ impl Handler<AgentUp> for Dispatcher {
             capabilities: Arc::default(),
             max_concurrency: 0,
             healthy: true,
-            running: Vec::new(),
+            load: 0,
             consecutive_failures: 0,
         });
         let old_capabilities =
@@ -278,6 +280,12 @@ impl Handler<AgentDown> for Dispatcher {
     fn handle(&mut self, msg: AgentDown, _: &mut Context<Self>) {
         if let Some(slot) = self.agents.remove(&msg.agent_id) {
             self.unindex(msg.agent_id, &slot.capabilities);
+            // Its load went with its slot (rare: searched, not indexed).
+            for held in self.held.values_mut() {
+                if held.agent_id == msg.agent_id {
+                    held.counted = false;
+                }
+            }
         }
     }
 }
@@ -309,18 +317,30 @@ impl Handler<Occupy> for Dispatcher {
     type Result = ();
     fn handle(&mut self, msg: Occupy, _: &mut Context<Self>) {
         let key = (msg.workflow_id, msg.task_id);
-        if let Some(slot) = self.agents.get_mut(&msg.agent_id)
-            && !slot.running.contains(&key)
-        {
-            slot.running.push(key.clone());
+        let previous = self.held.remove(&key);
+        let mut counted = false;
+        let mut capability = None;
+        if let Some(previous) = previous {
+            capability = previous.capability;
+            if previous.agent_id == msg.agent_id {
+                counted = previous.counted;
+            } else if previous.counted
+                && let Some(slot) = self.agents.get_mut(&previous.agent_id)
+            {
+                slot.load = slot.load.saturating_sub(1);
+            }
         }
-        let capability = self.held.get(&key).and_then(|h| h.capability.clone());
+        if !counted && let Some(slot) = self.agents.get_mut(&msg.agent_id) {
+            slot.load += 1;
+            counted = true;
+        }
         self.held.insert(
             key,
             Held {
                 agent_id: msg.agent_id,
                 capability,
                 owner: msg.owner,
+                counted,
             },
         );
     }
@@ -336,7 +356,9 @@ impl Handler<Release> for Dispatcher {
         let agent_id = held.agent_id;
         let mut unhealthy = None;
         if let Some(slot) = self.agents.get_mut(&agent_id) {
-            slot.running.retain(|k| *k != key);
+            if held.counted {
+                slot.load = slot.load.saturating_sub(1);
+            }
             match msg.ending {
                 Ending::Succeeded { .. } => slot.consecutive_failures = 0,
                 Ending::Failed => {
