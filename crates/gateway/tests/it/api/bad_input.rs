@@ -35,16 +35,8 @@ pub async fn bad_requests_get_precise_errors_and_append_nothing(server: &Server)
     let idle = server
         .call("POST", "/api/v1/workflows", t, &[], yaml(IDLE))
         .await;
-    let idle_id = idle.body["data"]["workflow_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
     // Let the idle workflow's first steps land before measuring.
-    server
-        .eventually(&format!("/api/v1/workflows/{idle_id}"), |d| {
-            d["state"]["status"] == "running"
-        })
-        .await;
+    let idle_id = server.running(&idle).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let head = server.head().await;
     let unknown = uuid::Uuid::now_v7();
@@ -465,15 +457,7 @@ pub async fn a_repeated_idempotency_key_returns_the_first_answer_and_appends_not
         .await;
     assert_eq!(first.status, 201);
     assert!(!first.replayed);
-    let id = first.body["data"]["workflow_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    server
-        .eventually(&format!("/api/v1/workflows/{id}"), |d| {
-            d["state"]["status"] == "running"
-        })
-        .await;
+    let id = server.running(&first).await;
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let head = server.head().await;
 
@@ -545,15 +529,7 @@ pub async fn a_retry_after_a_run_cut_off_before_its_answer_makes_nothing_twice(s
     // Cut off after its events: its record goes back to a stale claim.
     let first = post("cut-after").await;
     assert_eq!(first.status, 201, "{:?}", first.body);
-    let id = first.body["data"]["workflow_id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    server
-        .eventually(&format!("/api/v1/workflows/{id}"), |d| {
-            d["state"]["status"] == "running"
-        })
-        .await;
+    server.running(&first).await;
     let stale = "UPDATE maos_idempotency SET status = 0, body = '', created_at = $1 WHERE key = $2";
     assert_eq!(
         server

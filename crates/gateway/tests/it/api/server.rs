@@ -90,6 +90,20 @@ impl Server {
         }
     }
 
+    /// Waits until the workflow a submission answered is running; returns
+    /// its id.
+    pub async fn running(&self, submitted: &Answer) -> String {
+        let id = submitted.body["data"]["workflow_id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("not a submission's answer: {:?}", submitted.body))
+            .to_owned();
+        self.eventually(&format!("/api/v1/workflows/{id}"), |d| {
+            d["state"]["status"] == "running"
+        })
+        .await;
+        id
+    }
+
     /// Runs one statement on the server's database beside it (to set up a
     /// state no request can make); returns the rows it changed.
     pub async fn sql(&self, statement: &str, params: Vec<maos_projections::Cell>) -> u64 {
