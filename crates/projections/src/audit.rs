@@ -235,18 +235,20 @@ pub async fn causation_tree(store: &Store, event_id: Uuid) -> Result<Option<Caus
     let this = fetch(
         store,
         format!("SELECT {ENTRY} FROM {ROWS} WHERE e.id = $1{uuid}"),
-        vec![id.clone()],
+        vec![id],
     )
     .await?;
     let Some(event) = this.into_iter().next() else {
         return Ok(None);
     };
+    // The walks start from the event found: by position, not its id again.
+    let at = Cell::Int(i64::try_from(event.position).ok());
     // Up the chain: each cause found by its id in the log.
     let causes = fetch(
         store,
         format!(
             "WITH RECURSIVE walk (position, causation_id, depth) AS ( \
-               SELECT a.position, a.causation_id, 0 FROM {ROWS} WHERE e.id = $1{uuid} \
+               SELECT a.position, a.causation_id, 0 FROM maos_audit AS a WHERE a.position = $1 \
                UNION ALL \
                SELECT a.position, a.causation_id, walk.depth + 1 \
                FROM walk JOIN maos_events AS e ON e.id = walk.causation_id{uuid} \
@@ -255,7 +257,7 @@ pub async fn causation_tree(store: &Store, event_id: Uuid) -> Result<Option<Caus
              JOIN maos_events AS e ON e.position = a.position \
              WHERE walk.depth > 0 ORDER BY walk.depth DESC"
         ),
-        vec![id.clone()],
+        vec![at.clone()],
     )
     .await?;
     // Down: what names each found event as its cause.
@@ -263,7 +265,7 @@ pub async fn causation_tree(store: &Store, event_id: Uuid) -> Result<Option<Caus
         store,
         format!(
             "WITH RECURSIVE walk (position, id, depth) AS ( \
-               SELECT e.position, {id_text}, 0 FROM maos_events AS e WHERE e.id = $1{uuid} \
+               SELECT e.position, {id_text}, 0 FROM maos_events AS e WHERE e.position = $1 \
                UNION ALL \
                SELECT a.position, {id_text}, walk.depth + 1 \
                FROM walk JOIN maos_audit AS a ON a.causation_id = walk.id \
@@ -272,7 +274,7 @@ pub async fn causation_tree(store: &Store, event_id: Uuid) -> Result<Option<Caus
              JOIN maos_events AS e ON e.position = a.position \
              WHERE walk.depth > 0 ORDER BY a.position"
         ),
-        vec![id],
+        vec![at],
     )
     .await?;
     // A cause is recorded before its effects, so in position order every

@@ -51,6 +51,19 @@ where
     .await
 }
 
+/// For a submission or fork retried after a run cut off before it
+/// answered: the answer, if that run had made the workflow already.
+async fn made_before(
+    node: &maos_actors::Node,
+    reservation: Reservation,
+) -> Result<Option<(StatusCode, Value)>, ApiError> {
+    if !reservation.resumed {
+        return Ok(None);
+    }
+    let made = node.submitted(WorkflowId(reservation.id)).await?;
+    Ok(made.map(|m| (StatusCode::CREATED, data(SubmittedView::from(m)))))
+}
+
 fn data(value: impl Serialize) -> Value {
     serde_json::to_value(value).unwrap_or(Value::Null)
 }
@@ -78,11 +91,8 @@ pub async fn submit(
         };
         let node = state.node()?;
         let id = WorkflowId(reservation.id);
-        if reservation.resumed
-            && let Some(made) = node.submitted(id).await?
-        {
-            // A run cut off before it answered had made it already.
-            return Ok((StatusCode::CREATED, data(SubmittedView::from(made))));
+        if let Some(made) = made_before(node, reservation).await? {
+            return Ok(made);
         }
         let submitted = node.submit_as(id, spec, ctx).await?;
         let span = tracing::info_span!("command", correlation_id = %submitted.correlation_id);
@@ -235,10 +245,8 @@ pub async fn fork(
         };
         let node = state.node()?;
         let id = WorkflowId(reservation.id);
-        if reservation.resumed
-            && let Some(made) = node.submitted(id).await?
-        {
-            return Ok((StatusCode::CREATED, data(SubmittedView::from(made))));
+        if let Some(made) = made_before(node, reservation).await? {
+            return Ok(made);
         }
         let submitted = node.fork_as(id, fork_origin, at_origin, ctx).await?;
         Ok((StatusCode::CREATED, data(SubmittedView::from(submitted))))

@@ -246,7 +246,7 @@ async fn recorded(
     let status = int(&row[1]).unwrap_or(PENDING);
     if status == PENDING {
         let since = int(&row[3]).unwrap_or(0);
-        // Claims recorded before claims held an id reserve a fresh one.
+        // Every claim holds its id; one unreadable reserves a fresh id.
         let reserved = text(&row[4])
             .and_then(|id| id.parse().ok())
             .unwrap_or_else(Uuid::now_v7);
