@@ -28,19 +28,21 @@ impl ReadModel for AuditLog {
     }
 
     /// An audit row is the event's own columns and the three ids of its
-    /// metadata, so the database copies them from the log: no row is
-    /// decoded, shipped or bound one by one.
+    /// metadata: SQLite copies them from the log; PostgreSQL gets the
+    /// batch's columns as arrays (see [`FromLog`]).
     fn rows_from_log(&self) -> Option<&'static FromLog> {
         Some(&FROM_LOG)
     }
 }
 
-/// The audit rows of the events after `$1` up to `$2`. A stored event's
-/// metadata is always a JSON object with a `correlation_id` (the store
-/// writes it from [`maos_domain::Metadata`]); one without would fail the
-/// `NOT NULL`, and with it the batch. The event's id and stream are not
-/// copied: the log's own unique indexes find an event by id and a stream's
-/// events in order, and queries join the log by position for them.
+/// A batch's audit rows. On SQLite, copied from the events after `$1` up
+/// to `$2`: a stored event's metadata is always a JSON object with a
+/// `correlation_id` (the store writes it from [`maos_domain::Metadata`]);
+/// one without would fail the `NOT NULL`, and with it the batch. On
+/// PostgreSQL, the batch's columns (ids as `uuid`s). The event's id and
+/// stream are not copied: the log's own unique indexes find an event by id
+/// and a stream's events in order, and queries join the log by position
+/// for them.
 static FROM_LOG: FromLog = FromLog {
     sqlite: "INSERT INTO maos_audit \
         (position, event_type, correlation_id, causation_id, user_id, recorded_at) \
@@ -49,10 +51,7 @@ static FROM_LOG: FromLog = FromLog {
         FROM maos_events WHERE position > $1 AND position <= $2",
     postgres: "INSERT INTO maos_audit \
         (position, event_type, correlation_id, causation_id, user_id, recorded_at) \
-        SELECT e.position, e.event_type, m.correlation_id, m.causation_id, \
-        m.user_id, (extract(epoch FROM e.recorded_at) * 1000000)::bigint \
-        FROM maos_events e, json_to_record(e.metadata) AS m(correlation_id text, causation_id text, user_id text) \
-        WHERE e.position > $1 AND e.position <= $2",
+        SELECT * FROM unnest($1::int8[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::int8[])",
 };
 
 /// One event, as the audit log indexes it.
@@ -117,9 +116,10 @@ pub struct CausationTree {
     pub effects: Vec<(u32, AuditEntry)>,
 }
 
-/// An entry's columns: the audit row's own and its event's id from the log.
-const ENTRY: &str = "a.position, CAST(e.id AS TEXT), e.stream, a.event_type, a.correlation_id, \
-     a.causation_id, a.user_id, a.recorded_at";
+/// An entry's columns: the audit row's own and its event's id from the log
+/// (ids are `uuid`s in PostgreSQL, texts in SQLite; both read as text).
+const ENTRY: &str = "a.position, CAST(e.id AS TEXT), e.stream, a.event_type, \
+     CAST(a.correlation_id AS TEXT), CAST(a.causation_id AS TEXT), a.user_id, a.recorded_at";
 /// Audit rows with their events.
 const ROWS: &str = "maos_audit AS a JOIN maos_events AS e ON e.position = a.position";
 
@@ -160,7 +160,10 @@ pub async fn query(store: &Store, q: &AuditQuery) -> Result<AuditPage, Error> {
         );
     }
     if let Some(correlation) = q.correlation_id {
-        bind("a.correlation_id = ?", Cell::text(correlation.to_string()));
+        bind(
+            &format!("a.correlation_id = {}", uuid_param(store)),
+            Cell::text(correlation.to_string()),
+        );
     }
     if let Some(user) = &q.user_id {
         bind("a.user_id = ?", Cell::text(user.clone()));
@@ -225,16 +228,13 @@ pub async fn export_json_lines(
 /// The causation tree of the event with id `event_id`, or `None` if the
 /// audit log has no such event.
 pub async fn causation_tree(store: &Store, event_id: Uuid) -> Result<Option<CausationTree>, Error> {
-    // Ids are `uuid`s in PostgreSQL's log and texts in SQLite's; the audit
-    // log's causation ids are texts compared byte by byte (`C`).
-    let (uuid, id_text) = match store {
-        Store::Sqlite(_) => ("", "e.id"),
-        Store::Postgres(_) => ("::uuid", "(e.id::text COLLATE \"C\")"),
-    };
     let id = Cell::text(event_id.to_string());
     let this = fetch(
         store,
-        format!("SELECT {ENTRY} FROM {ROWS} WHERE e.id = $1{uuid}"),
+        format!(
+            "SELECT {ENTRY} FROM {ROWS} WHERE e.id = {}",
+            uuid_param(store).replace('?', "$1")
+        ),
         vec![id],
     )
     .await?;
@@ -251,7 +251,7 @@ pub async fn causation_tree(store: &Store, event_id: Uuid) -> Result<Option<Caus
                SELECT a.position, a.causation_id, 0 FROM maos_audit AS a WHERE a.position = $1 \
                UNION ALL \
                SELECT a.position, a.causation_id, walk.depth + 1 \
-               FROM walk JOIN maos_events AS e ON e.id = walk.causation_id{uuid} \
+               FROM walk JOIN maos_events AS e ON e.id = walk.causation_id \
                JOIN maos_audit AS a ON a.position = e.position WHERE walk.depth < {MAX_DEPTH} \
              ) SELECT {ENTRY} FROM walk JOIN maos_audit AS a ON a.position = walk.position \
              JOIN maos_events AS e ON e.position = a.position \
@@ -265,9 +265,9 @@ pub async fn causation_tree(store: &Store, event_id: Uuid) -> Result<Option<Caus
         store,
         format!(
             "WITH RECURSIVE walk (position, id, depth) AS ( \
-               SELECT e.position, {id_text}, 0 FROM maos_events AS e WHERE e.position = $1 \
+               SELECT e.position, e.id, 0 FROM maos_events AS e WHERE e.position = $1 \
                UNION ALL \
-               SELECT a.position, {id_text}, walk.depth + 1 \
+               SELECT a.position, e.id, walk.depth + 1 \
                FROM walk JOIN maos_audit AS a ON a.causation_id = walk.id \
                JOIN maos_events AS e ON e.position = a.position WHERE walk.depth < {MAX_DEPTH} \
              ) SELECT {ENTRY} FROM walk JOIN maos_audit AS a ON a.position = walk.position \
@@ -296,6 +296,15 @@ pub async fn causation_tree(store: &Store, event_id: Uuid) -> Result<Option<Caus
         event,
         effects,
     }))
+}
+
+/// A parameter compared with an id column: ids are `uuid`s in
+/// PostgreSQL (the log's and the audit log's) and texts in SQLite.
+fn uuid_param(store: &Store) -> &'static str {
+    match store {
+        Store::Sqlite(_) => "?",
+        Store::Postgres(_) => "CAST(? AS uuid)",
+    }
 }
 
 async fn fetch(store: &Store, sql: String, params: Vec<Cell>) -> Result<Vec<AuditEntry>, Error> {

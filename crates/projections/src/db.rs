@@ -8,7 +8,8 @@ use maos_store::Store;
 use sqlx::Row;
 
 /// Runs `sql` with `params` and returns every row's columns as cells
-/// (integers, texts; NULL as `None` of either kind).
+/// (integers, texts — a PostgreSQL `uuid` as its text; NULL as `None` of
+/// either kind).
 pub async fn fetch(store: &Store, sql: String, params: Vec<Cell>) -> Result<Vec<Vec<Cell>>, Error> {
     match store {
         Store::Sqlite(sqlite) => {
@@ -91,11 +92,23 @@ where
     usize: sqlx::ColumnIndex<R>,
     for<'r> Option<i64>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
     for<'r> Option<String>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
+    for<'r> Option<uuid::Uuid>: sqlx::Decode<'r, R::Database> + sqlx::Type<R::Database>,
 {
     (0..row.len())
-        .map(|i| match row.try_get::<Option<i64>, _>(i) {
-            Ok(v) => Cell::Int(v),
-            Err(_) => Cell::Text(row.try_get::<Option<String>, _>(i).ok().flatten()),
+        .map(|i| {
+            if let Ok(v) = row.try_get::<Option<i64>, _>(i) {
+                return Cell::Int(v);
+            }
+            if let Ok(v) = row.try_get::<Option<String>, _>(i) {
+                return Cell::Text(v);
+            }
+            // A `uuid` column (PostgreSQL) reads as its text.
+            Cell::Text(
+                row.try_get::<Option<uuid::Uuid>, _>(i)
+                    .ok()
+                    .flatten()
+                    .map(|id| id.to_string()),
+            )
         })
         .collect()
 }

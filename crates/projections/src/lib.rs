@@ -21,6 +21,7 @@ mod compact;
 pub mod db;
 mod error;
 pub mod history;
+mod log_rows;
 mod projector;
 pub mod replay;
 mod sink;

@@ -3,6 +3,7 @@
 //! (catch-up, then live) and writing rows and checkpoint in one transaction.
 //! A failure is retried with back-off and stops only this projector.
 
+use crate::log_rows::{LogColumns, LogRows, LogSource};
 use crate::{Change, Error, replay, sink};
 use maos_store::{EventStore, RecordedEvent, Store};
 use std::sync::Arc;
@@ -31,16 +32,22 @@ pub trait ReadModel: Send + Sync + 'static {
     }
 }
 
-/// Rows made by the database from the events of a range of the log, in
-/// the transaction that moves the model's checkpoint: per backend, an
-/// `INSERT … SELECT … FROM maos_events WHERE position > $1 AND position
-/// <= $2` (the checkpoint and the batch's last position). It only
-/// inserts: rows move with the checkpoint in one transaction, so none of
-/// the range can be there yet (one that is fails the batch, loudly;
-/// `ON CONFLICT` would cost PostgreSQL a third of the statement).
+/// Rows that are each one event's own columns, made in the transaction
+/// that moves the model's checkpoint. Statements only insert: rows move
+/// with the checkpoint in one transaction, so none of the batch can be
+/// there yet (one that is fails the batch, loudly; `ON CONFLICT` would
+/// cost PostgreSQL a third of the statement).
 #[derive(Debug)]
 pub struct FromLog {
+    /// Copies the rows from the log: `INSERT … SELECT … FROM maos_events
+    /// WHERE position > $1 AND position <= $2` (the checkpoint and the
+    /// batch's last position).
     pub sqlite: &'static str,
+    /// Inserts the batch's columns, shipped as arrays: `$1` position
+    /// `int8[]`, `$2` type `text[]`, `$3` correlation id `uuid[]`, `$4`
+    /// causation id `uuid[]`, `$5` user id `text[]`, `$6` recorded at
+    /// (µs since the epoch) `int8[]`. Copying them from the log would make
+    /// PostgreSQL parse every event's JSON metadata again.
     pub postgres: &'static str,
 }
 
@@ -224,6 +231,7 @@ impl<M: ReadModel> Projector<M> {
         let mut changes = Vec::new();
         let mut from_log = Vec::new();
         batch_changes(
+            &self.store,
             &*self.model,
             from,
             batch.iter(),
@@ -270,23 +278,26 @@ pub(crate) fn checkpoint_name(model: &str) -> String {
     format!("projection.{model}")
 }
 
-/// What `events` (the batch after `checkpoint`) make in `model`: its row
-/// changes appended to `out`, or, for a model whose rows come from the
-/// log, its statement and range appended to `from_log`.
+/// What `events` (the batch after `checkpoint`) make in `model` on
+/// `store`'s backend: its row changes appended to `out`, or, for a model
+/// whose rows come from the log, those rows appended to `from_log`.
 pub(crate) fn batch_changes<'a>(
+    store: &Store,
     model: &dyn ReadModel,
     checkpoint: u64,
     events: impl Iterator<Item = &'a RecordedEvent>,
     out: &mut Vec<Change>,
-    from_log: &mut sink::FromLogRanges,
+    from_log: &mut Vec<LogRows>,
 ) -> Result<(), Error> {
-    match model.rows_from_log() {
-        Some(sql) => {
-            from_log.push((sql, checkpoint));
-            Ok(())
-        }
-        None => model_changes(model, events, out),
-    }
+    let Some(sql) = model.rows_from_log() else {
+        return model_changes(model, events, out);
+    };
+    let source = match store {
+        Store::Sqlite(_) => LogSource::After(checkpoint),
+        Store::Postgres(_) => LogSource::Shipped(LogColumns::of(events)?),
+    };
+    from_log.push(LogRows { sql, source });
+    Ok(())
 }
 
 /// Appends the changes `events` cause in `model` to `out`; a panic in the

@@ -2,7 +2,8 @@
 //! on whichever backend the store runs on; and resets a read model.
 
 use crate::compact::Compacted;
-use crate::{Cell, Change, Error, FromLog};
+use crate::log_rows::{LogRows, LogSource};
+use crate::{Cell, Change, Error};
 use maos_store::Store;
 use maos_store::postgres::PostgresStore;
 use maos_store::sqlite::SqliteStore;
@@ -37,10 +38,6 @@ const DEFERRED_INDEXES: &str =
 const UNDEFER_INDEX: &str = "DELETE FROM maos_deferred_indexes WHERE name = $1";
 const POSTGRES_INDEX_MEMORY: &str = "SET LOCAL maintenance_work_mem = '256MB'";
 
-/// A batch's rows that the database makes from the log: each statement
-/// with the position it starts after (the batch ends at the commit's `to`).
-pub(crate) type FromLogRanges = Vec<(&'static FromLog, u64)>;
-
 /// Writes `changes` and the rows of `from_log`, and moves each checkpoint
 /// of `moves` from its position there to `to`, atomically — but only if
 /// every one of them is still at that position inside the transaction.
@@ -50,7 +47,7 @@ pub(crate) async fn commit(
     store: &Store,
     moves: &[(String, u64)],
     changes: Vec<Change>,
-    from_log: FromLogRanges,
+    from_log: Vec<LogRows>,
     to: u64,
 ) -> Result<bool, Error> {
     prepare(store, moves, changes, from_log, to).write().await
@@ -60,7 +57,7 @@ pub(crate) async fn commit(
 /// calls, so it can be worked out while the previous batch is written.
 pub(crate) struct Prepared {
     moves: Vec<(String, i64)>,
-    from_log: Vec<(&'static FromLog, i64)>,
+    from_log: Vec<LogRows>,
     to: i64,
     rows: PreparedRows,
 }
@@ -78,14 +75,10 @@ pub(crate) fn prepare(
     store: &Store,
     moves: &[(String, u64)],
     changes: Vec<Change>,
-    from_log: FromLogRanges,
+    from_log: Vec<LogRows>,
     to: u64,
 ) -> Prepared {
     let to = i64::try_from(to).unwrap_or(i64::MAX);
-    let from_log = from_log
-        .into_iter()
-        .map(|(sql, after)| (sql, i64::try_from(after).unwrap_or(i64::MAX)))
-        .collect();
     // One order for everyone, so two runs locking the same rows can't
     // deadlock.
     let mut moves: Vec<(String, i64)> = moves
@@ -117,6 +110,15 @@ impl Prepared {
         } = self;
         match rows {
             PreparedRows::Sqlite(sqlite, statements) => {
+                let from_log = from_log
+                    .into_iter()
+                    .map(|rows| match rows.source {
+                        LogSource::After(after) => {
+                            Ok((rows.sql.sqlite, i64::try_from(after).unwrap_or(i64::MAX)))
+                        }
+                        LogSource::Shipped(_) => Err(mismatch()),
+                    })
+                    .collect::<Result<Vec<_>, Error>>()?;
                 let applied = sqlite
                     .write(move |c| {
                         for (name, from) in &moves {
@@ -129,8 +131,8 @@ impl Prepared {
                                 return Ok(None);
                             }
                         }
-                        for (from_log, after) in &from_log {
-                            c.prepare_cached(from_log.sqlite)?
+                        for (sql, after) in &from_log {
+                            c.prepare_cached(sql)?
                                 .execute(rusqlite::params![after, to])?;
                         }
                         for (sql, params) in &statements {
@@ -164,10 +166,17 @@ impl Prepared {
                         return Ok(false);
                     }
                 }
-                for (from_log, after) in &from_log {
-                    sqlx::query(from_log.postgres)
-                        .bind(after)
-                        .bind(to)
+                for rows in from_log {
+                    let LogSource::Shipped(columns) = rows.source else {
+                        return Err(mismatch());
+                    };
+                    sqlx::query(rows.sql.postgres)
+                        .bind(columns.position)
+                        .bind(columns.event_type)
+                        .bind(columns.correlation_id)
+                        .bind(columns.causation_id)
+                        .bind(columns.user_id)
+                        .bind(columns.recorded_at)
                         .execute(&mut *tx)
                         .await?;
                 }
@@ -184,6 +193,12 @@ impl Prepared {
             }
         }
     }
+}
+
+/// Rows from the log made ready for one backend and written on the other
+/// (a batch's changes and its transaction come from one store).
+fn mismatch() -> Error {
+    Error::InvalidQuery("a batch's rows from the log were made for the other backend".into())
 }
 
 /// Empties `tables`, removes the checkpoints `names` and sets the tables'
