@@ -50,9 +50,7 @@ impl LogColumns {
             columns.correlation_id.push(metadata.correlation_id);
             columns.causation_id.push(metadata.causation_id);
             columns.user_id.push(metadata.user_id);
-            columns
-                .recorded_at
-                .push(event.timestamp.timestamp_micros());
+            columns.recorded_at.push(event.timestamp.timestamp_micros());
         }
         Ok(columns)
     }
