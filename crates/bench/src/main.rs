@@ -53,6 +53,11 @@ pub enum Backend {
     Postgres,
 }
 
+/// The allocator the `maos` binary uses (see its `main.rs`), so figures
+/// hold for it; the memory measurement reads its statistics.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     // Warnings (e.g. a relay retrying) to stderr; RUST_LOG overrides.

@@ -310,13 +310,11 @@ fn rss_bytes() -> anyhow::Result<u64> {
     Ok(pages * 4096)
 }
 
-/// Bytes the allocator has handed out and not got back: live heap,
-/// without the pages freed memory keeps resident.
+/// Bytes the allocator (jemalloc) has handed out and not got back: live
+/// heap, without the pages freed memory keeps resident.
 fn heap_in_use_bytes() -> u64 {
-    // SAFETY: mallinfo2 only reads glibc's allocator statistics.
-    #[allow(unsafe_code)]
-    let info = unsafe { libc::mallinfo2() };
-    (info.uordblks + info.hblkhd) as u64
+    let _ = tikv_jemalloc_ctl::epoch::advance();
+    tikv_jemalloc_ctl::stats::allocated::read().unwrap_or(0) as u64
 }
 
 /// An actor with nothing in it: what actix alone costs.
@@ -343,7 +341,6 @@ async fn bare_actor_bytes(n: usize) -> f64 {
 /// The child's side: open the store, note RSS and live heap, resume every
 /// agent, note them again.
 pub async fn agent_memory(options: MemoryOptions) -> anyhow::Result<Value> {
-    let bare = bare_actor_bytes(options.agents).await;
     let store = Store::open(&options.database_url).await?;
     let before = rss_bytes()?;
     let heap_before = heap_in_use_bytes();
@@ -361,6 +358,9 @@ pub async fn agent_memory(options: MemoryOptions) -> anyhow::Result<Value> {
     let heap_after = heap_in_use_bytes();
     let per_actor = heap_after.saturating_sub(heap_before) as f64 / options.agents as f64;
     let rss_per_actor = after.saturating_sub(before) as f64 / options.agents as f64;
+    // Measured after the agents: memory its actors freed would otherwise
+    // be resident already when the agents' growth is taken.
+    let bare = bare_actor_bytes(options.agents).await;
     Ok(json!({
         "agents": options.agents,
         "rss_before_bytes": before,
@@ -368,7 +368,7 @@ pub async fn agent_memory(options: MemoryOptions) -> anyhow::Result<Value> {
         "heap_before_bytes": heap_before,
         "heap_after_bytes": heap_after,
         "bytes_per_agent_actor": round(per_actor),
-        "measured_as": "live heap (glibc mallinfo2) grown by resuming the agents, per agent",
+        "measured_as": "live heap (jemalloc stats.allocated) grown by resuming the agents, per agent",
         "rss_bytes_per_agent_actor": round(rss_per_actor),
         "resume_s": round(resumed_in.as_secs_f64()),
         "baseline_bare_actix_actor_bytes": round(bare),

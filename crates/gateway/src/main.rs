@@ -3,6 +3,13 @@
 use clap::Parser;
 use maos_gateway::cli;
 
+/// jemalloc: the read side's replay frees a batch's many small rows while
+/// the next batch is made on another thread, which glibc's allocator
+/// serves slowly (see BENCHMARKS.md); and its size classes carry no
+/// per-allocation header, which an idle agent's many small parts feel.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> std::process::ExitCode {
     let cli = cli::Cli::parse();
     let settings = match cli.settings() {
