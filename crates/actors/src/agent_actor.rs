@@ -171,13 +171,13 @@ impl AgentActor {
     }
 
     fn build_executor(&mut self) {
-        match self.shared.config.executors.build(&self.state.executor) {
+        let setting = self.state.executor.take().unwrap_or_default();
+        match self.shared.config.executors.build(&setting) {
             Ok(executor) => {
-                self.executor = Some(executor);
                 // The setting lives on in the built executor and in the
-                // stream (a restart reads it again); the JSON copy is the
-                // largest part of an idle agent's memory.
-                *self.state.executor = serde_json::Value::Null;
+                // stream (a restart reads it again); an idle agent keeps
+                // no copy of it.
+                self.executor = Some(executor);
             }
             Err(e) => {
                 tracing::error!(agent = %self.id, error = %e, "agent's executor can't be built; its attempts will fail");

@@ -13,6 +13,7 @@
 //! `recover_after` it is marked healthy again.
 
 use crate::agent_actor::AgentActor;
+use crate::capability_index::CapabilityIndex;
 use crate::messages::*;
 use crate::metrics::NodeMetrics;
 use actix::prelude::*;
@@ -71,7 +72,7 @@ struct Held {
 
 pub(crate) struct Dispatcher {
     agents: HashMap<AgentId, Slot>,
-    by_capability: HashMap<Capability, Vec<AgentId>>,
+    by_capability: CapabilityIndex,
     waiting: VecDeque<RequestAgent>,
     held: HashMap<(WorkflowId, TaskId), Held>,
     records: HashMap<(AgentId, Capability), Record>,
@@ -88,7 +89,7 @@ impl Dispatcher {
     ) -> Self {
         Dispatcher {
             agents: HashMap::new(),
-            by_capability: HashMap::new(),
+            by_capability: CapabilityIndex::default(),
             waiting: VecDeque::new(),
             held: HashMap::new(),
             records: HashMap::new(),
@@ -116,21 +117,17 @@ impl Dispatcher {
         let Some(reply_to) = request.reply_to.upgrade() else {
             return None; // the workflow is gone
         };
-        let ids = self
+        let candidates: Vec<Candidate> = self
             .by_capability
-            .get(&request.capability)
-            .map(Vec::as_slice)
-            .unwrap_or(&[]);
-        let candidates: Vec<Candidate> = ids
-            .iter()
-            .filter_map(|id| self.agents.get(id).map(|slot| (id, slot)))
+            .with(&request.capability)
+            .filter_map(|id| self.agents.get(&id).map(|slot| (id, slot)))
             .map(|(id, slot)| Candidate {
-                agent_id: *id,
+                agent_id: id,
                 capabilities: Arc::clone(&slot.capabilities),
                 healthy: slot.healthy,
                 load: slot.load,
                 max_concurrency: slot.max_concurrency,
-                history: self.history_of(*id, &request.capability),
+                history: self.history_of(id, &request.capability),
             })
             .collect();
         let mut scores = score_candidates(&request.capability, request.avoid, &candidates);
@@ -175,27 +172,6 @@ impl Dispatcher {
             if let Some(unserved) = self.try_grant(request) {
                 exhausted.insert(unserved.capability.clone());
                 self.waiting.push_back(unserved);
-            }
-        }
-    }
-
-    /// Puts `agent` under each of `capabilities` (kept sorted by id, so
-    /// scoring ties resolve the same way every time).
-    fn index(&mut self, agent: AgentId, capabilities: &[Capability]) {
-        for capability in capabilities {
-            let ids = self.by_capability.entry(capability.clone()).or_default();
-            if let Err(at) = ids.binary_search(&agent) {
-                ids.insert(at, agent);
-            }
-        }
-    }
-
-    fn unindex(&mut self, agent: AgentId, capabilities: &[Capability]) {
-        for capability in capabilities {
-            if let Some(ids) = self.by_capability.get_mut(capability)
-                && let Ok(at) = ids.binary_search(&agent)
-            {
-                ids.remove(at);
             }
         }
     }
@@ -267,8 +243,10 @@ impl Handler<AgentUp> for Dispatcher {
             slot.consecutive_failures = 0;
         }
         slot.healthy = msg.healthy;
-        self.unindex(msg.agent_id, &old_capabilities);
-        self.index(msg.agent_id, &msg.capabilities);
+        if old_capabilities != msg.capabilities {
+            self.by_capability.remove(msg.agent_id, &old_capabilities);
+            self.by_capability.insert(msg.agent_id, &msg.capabilities);
+        }
         if !self.waiting.is_empty() {
             self.serve_waiting();
         }
@@ -279,7 +257,7 @@ impl Handler<AgentDown> for Dispatcher {
     type Result = ();
     fn handle(&mut self, msg: AgentDown, _: &mut Context<Self>) {
         if let Some(slot) = self.agents.remove(&msg.agent_id) {
-            self.unindex(msg.agent_id, &slot.capabilities);
+            self.by_capability.remove(msg.agent_id, &slot.capabilities);
             // Its load went with its slot (rare: searched, not indexed).
             for held in self.held.values_mut() {
                 if held.agent_id == msg.agent_id {

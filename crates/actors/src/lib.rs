@@ -31,6 +31,7 @@
 
 mod agent_actor;
 mod agents_file;
+mod capability_index;
 mod capability_sets;
 mod dispatcher;
 mod error;

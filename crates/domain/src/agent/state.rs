@@ -27,7 +27,10 @@ pub struct AgentState {
     /// a node may hold 100,000 agents (`Arc<[_]>` serializes as a list).
     pub capabilities: std::sync::Arc<[Capability]>,
     pub max_concurrency: u32,
-    pub executor: Box<serde_json::Value>,
+    /// The executor setting, as registered; a node drops it once it has
+    /// built the executor (it lives on in the stream).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub executor: Option<Box<serde_json::Value>>,
     pub status: AgentStatus,
     /// Supervisor restarts over the agent's life.
     pub restarts: u32,
@@ -65,7 +68,7 @@ pub fn evolve(mut state: AgentState, event: &AgentEvent) -> AgentState {
             state.name = e.name.as_str().into();
             state.capabilities = e.capabilities.as_slice().into();
             state.max_concurrency = e.max_concurrency;
-            state.executor = Box::new(e.executor.clone());
+            state.executor = Some(Box::new(e.executor.clone()));
         }
         AgentEvent::Updated(e) => {
             if let Some(c) = &e.capabilities {
