@@ -13,7 +13,7 @@
 //! `recover_after` it is marked healthy again.
 
 use crate::agent_actor::AgentActor;
-use crate::capability_index::CapabilityIndex;
+use crate::capability_index::{CapabilityIndex, SetNumber};
 use crate::messages::*;
 use crate::metrics::NodeMetrics;
 use actix::prelude::*;
@@ -45,13 +45,14 @@ pub(crate) struct HealthPolicy {
 #[derive(Debug)]
 struct Slot {
     addr: WeakAddr<AgentActor>,
-    /// The node's shared copy (see `capability_sets.rs`).
-    capabilities: Arc<[Capability]>,
+    /// Its capabilities' number in the capability index.
+    set: SetNumber,
     max_concurrency: u32,
-    healthy: bool,
     /// How many tasks it holds (the tasks themselves are in `held`).
     load: u32,
-    consecutive_failures: u32,
+    /// Saturates: health only compares it with a small threshold.
+    consecutive_failures: u16,
+    healthy: bool,
 }
 
 #[derive(Debug, Default, Clone, Copy)]
@@ -120,10 +121,10 @@ impl Dispatcher {
         let candidates: Vec<Candidate> = self
             .by_capability
             .with(&request.capability)
-            .filter_map(|id| self.agents.get(&id).map(|slot| (id, slot)))
-            .map(|(id, slot)| Candidate {
+            .filter_map(|(set, id)| self.agents.get(&id).map(|slot| (set, id, slot)))
+            .map(|(set, id, slot)| Candidate {
                 agent_id: id,
-                capabilities: Arc::clone(&slot.capabilities),
+                capabilities: Arc::clone(set),
                 healthy: slot.healthy,
                 load: slot.load,
                 max_concurrency: slot.max_concurrency,
@@ -229,23 +230,25 @@ impl Handler<AgentUp> for Dispatcher {
     fn handle(&mut self, msg: AgentUp, _: &mut Context<Self>) {
         let slot = self.agents.entry(msg.agent_id).or_insert_with(|| Slot {
             addr: msg.addr.clone(),
-            capabilities: Arc::default(),
+            set: SetNumber::MAX,
             max_concurrency: 0,
             healthy: true,
             load: 0,
             consecutive_failures: 0,
         });
-        let old_capabilities =
-            std::mem::replace(&mut slot.capabilities, Arc::clone(&msg.capabilities));
+        let old_set = slot.set;
         slot.addr = msg.addr;
         slot.max_concurrency = msg.max_concurrency;
         if msg.healthy && !slot.healthy {
             slot.consecutive_failures = 0;
         }
         slot.healthy = msg.healthy;
-        if old_capabilities != msg.capabilities {
-            self.by_capability.remove(msg.agent_id, &old_capabilities);
-            self.by_capability.insert(msg.agent_id, &msg.capabilities);
+        if *self.by_capability.set(old_set) != *msg.capabilities {
+            self.by_capability.remove(msg.agent_id, old_set);
+            let set = self.by_capability.insert(msg.agent_id, &msg.capabilities);
+            if let Some(slot) = self.agents.get_mut(&msg.agent_id) {
+                slot.set = set;
+            }
         }
         if !self.waiting.is_empty() {
             self.serve_waiting();
@@ -257,7 +260,7 @@ impl Handler<AgentDown> for Dispatcher {
     type Result = ();
     fn handle(&mut self, msg: AgentDown, _: &mut Context<Self>) {
         if let Some(slot) = self.agents.remove(&msg.agent_id) {
-            self.by_capability.remove(msg.agent_id, &slot.capabilities);
+            self.by_capability.remove(msg.agent_id, slot.set);
             // Its load went with its slot (rare: searched, not indexed).
             for held in self.held.values_mut() {
                 if held.agent_id == msg.agent_id {
@@ -340,9 +343,11 @@ impl Handler<Release> for Dispatcher {
             match msg.ending {
                 Ending::Succeeded { .. } => slot.consecutive_failures = 0,
                 Ending::Failed => {
-                    slot.consecutive_failures += 1;
-                    if slot.healthy && slot.consecutive_failures >= self.health.unhealthy_after {
-                        unhealthy = Some(slot.consecutive_failures);
+                    slot.consecutive_failures = slot.consecutive_failures.saturating_add(1);
+                    if slot.healthy
+                        && u32::from(slot.consecutive_failures) >= self.health.unhealthy_after
+                    {
+                        unhealthy = Some(u32::from(slot.consecutive_failures));
                     }
                 }
                 Ending::Unused | Ending::Neutral => {}
@@ -382,5 +387,15 @@ impl Handler<CountAgents> for Dispatcher {
     type Result = usize;
     fn handle(&mut self, _: CountAgents, _: &mut Context<Self>) -> usize {
         self.agents.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// A node may hold 100,000 slots in one hash map: at 24 bytes (and a
+    /// 16-byte key) its table stays in a smaller allocation.
+    #[test]
+    fn a_slot_is_small() {
+        assert!(size_of::<super::Slot>() <= 24, "{}", size_of::<super::Slot>());
     }
 }

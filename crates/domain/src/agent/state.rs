@@ -1,7 +1,7 @@
 //! The folded state of one agent, and `evolve`.
 
 use super::events::AgentEvent;
-use crate::ids::{AgentId, Capability};
+use crate::ids::Capability;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -19,7 +19,6 @@ pub enum AgentStatus {
 /// An agent as its events left it.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct AgentState {
-    pub id: Option<AgentId>,
     /// `Box<str>` and a boxed executor setting keep the state small: a node
     /// holds one per agent inside the agent's actor, and may hold 100,000.
     pub name: Box<str>,
@@ -64,7 +63,6 @@ pub fn evolve(mut state: AgentState, event: &AgentEvent) -> AgentState {
     state.status = status;
     match event {
         AgentEvent::Registered(e) => {
-            state.id = Some(e.agent_id);
             state.name = e.name.as_str().into();
             state.capabilities = e.capabilities.as_slice().into();
             state.max_concurrency = e.max_concurrency;
