@@ -396,6 +396,10 @@ mod tests {
     /// 16-byte key) its table stays in a smaller allocation.
     #[test]
     fn a_slot_is_small() {
-        assert!(size_of::<super::Slot>() <= 24, "{}", size_of::<super::Slot>());
+        assert!(
+            size_of::<super::Slot>() <= 24,
+            "{}",
+            size_of::<super::Slot>()
+        );
     }
 }
