@@ -39,7 +39,14 @@ struct Running {
 /// concurrency, so a list (smaller than a map), boxed and allocated only
 /// while the agent runs something.
 #[derive(Default)]
-struct RunningAttempts(Option<Box<Vec<((WorkflowId, TaskId), Running)>>>);
+#[expect(
+    clippy::box_collection,
+    reason = "8 bytes inside the actor instead of a Vec's 24 (see `Life`)"
+)]
+struct RunningAttempts(Option<Box<Vec<(AttemptKey, Running)>>>);
+
+/// Which task an attempt runs.
+type AttemptKey = (WorkflowId, TaskId);
 
 impl RunningAttempts {
     /// Adds `running`, in place of an earlier attempt of the same task.
