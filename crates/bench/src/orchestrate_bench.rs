@@ -372,7 +372,7 @@ pub async fn agent_memory(options: MemoryOptions) -> anyhow::Result<Value> {
         "rss_bytes_per_agent_actor": round(rss_per_actor),
         "resume_s": round(resumed_in.as_secs_f64()),
         "baseline_bare_actix_actor_bytes": round(bare),
-        "baseline_what": "live heap per supervised actix actor with no state and no messages, same process, measured first",
+        "baseline_what": "live heap per supervised actix actor with no state and no messages, same process, measured after the agents",
         "includes": "actix actor + supervisor + mailbox, the agent's folded state, its dispatcher slot and directory entry",
     }))
 }
