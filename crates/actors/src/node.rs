@@ -353,27 +353,32 @@ impl Node {
     /// events — one append, so one timestamp, and each caused by the first
     /// (see `persist::encode`). `None` if no such workflow was made.
     pub async fn submitted(&self, id: WorkflowId) -> Result<Option<Submitted>, Error> {
-        /// More than any submission decides.
-        const FIRST_EVENTS: usize = 1_000;
-        let events = self
-            .shared
-            .store
-            .read_stream(&id.stream(), 0, FIRST_EVENTS)
-            .await?;
-        let Some(first) = events.first() else {
-            return Ok(None);
-        };
-        let version = events
-            .iter()
-            .take_while(|e| {
-                e.id == first.id
-                    || (e.metadata.causation_id == Some(first.id) && e.timestamp == first.timestamp)
-            })
-            .last()
-            .map_or(first.version, |e| e.version);
-        Ok(Some(Submitted {
+        /// Events read at a time (a fork of a long workflow decides many).
+        const PAGE: usize = 1_000;
+        let stream = id.stream();
+        let mut first: Option<(Uuid, chrono::DateTime<chrono::Utc>, Uuid)> = None;
+        let mut version = 0;
+        let mut after = 0;
+        'pages: loop {
+            let events = self.shared.store.read_stream(&stream, after, PAGE).await?;
+            for e in &events {
+                let (first_id, at, _) =
+                    *first.get_or_insert((e.id, e.timestamp, e.metadata.correlation_id));
+                let in_batch = e.id == first_id
+                    || (e.metadata.causation_id == Some(first_id) && e.timestamp == at);
+                if !in_batch {
+                    break 'pages;
+                }
+                version = e.version;
+            }
+            match events.last() {
+                Some(last) if events.len() == PAGE => after = last.version,
+                _ => break,
+            }
+        }
+        Ok(first.map(|(_, _, correlation_id)| Submitted {
             workflow_id: id,
-            correlation_id: first.metadata.correlation_id,
+            correlation_id,
             version,
         }))
     }

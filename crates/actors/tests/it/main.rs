@@ -9,6 +9,7 @@ mod happy_path;
 mod planning;
 mod process_executor;
 mod refusals;
+mod submissions;
 mod supervision;
 mod support;
 mod timeouts;
@@ -55,4 +56,5 @@ on_both_backends!(
     delegation::an_agent_failing_in_a_row_becomes_unhealthy_and_its_running_task_moves,
     delegation::cancelling_a_workflow_kills_its_running_processes,
     planning::a_plan_adds_tasks_and_a_bad_plan_fails_its_attempt,
+    submissions::a_submission_longer_than_a_page_is_read_to_its_end,
 );
