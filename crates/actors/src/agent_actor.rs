@@ -50,12 +50,12 @@ type AttemptKey = (WorkflowId, TaskId);
 
 impl RunningAttempts {
     /// Adds `running`, in place of an earlier attempt of the same task.
-    fn insert(&mut self, key: (WorkflowId, TaskId), running: Running) {
+    fn insert(&mut self, key: AttemptKey, running: Running) {
         self.remove(&key);
         self.0.get_or_insert_default().push((key, running));
     }
 
-    fn get(&self, key: &(WorkflowId, TaskId)) -> Option<&Running> {
+    fn get(&self, key: &AttemptKey) -> Option<&Running> {
         self.0
             .as_ref()?
             .iter()
@@ -63,7 +63,7 @@ impl RunningAttempts {
             .map(|(_, r)| r)
     }
 
-    fn remove(&mut self, key: &(WorkflowId, TaskId)) -> Option<Running> {
+    fn remove(&mut self, key: &AttemptKey) -> Option<Running> {
         let list = self.0.as_mut()?;
         let i = list.iter().position(|(k, _)| k == key)?;
         let (_, running) = list.swap_remove(i);
@@ -74,7 +74,7 @@ impl RunningAttempts {
     }
 
     /// Takes every attempt out.
-    fn drain(&mut self) -> impl Iterator<Item = ((WorkflowId, TaskId), Running)> + use<> {
+    fn drain(&mut self) -> impl Iterator<Item = (AttemptKey, Running)> + use<> {
         self.0.take().into_iter().flat_map(|list| list.into_iter())
     }
 }
@@ -89,6 +89,11 @@ struct Life {
     correlation_id: Uuid,
     /// The id of the stream's last event; nil until it has one.
     last_event_id: Uuid,
+}
+
+/// `id`, unless it is the nil id `Life` keeps for none.
+fn known(id: Uuid) -> Option<Uuid> {
+    (!id.is_nil()).then_some(id)
 }
 
 impl Life {
@@ -144,10 +149,8 @@ impl AgentActor {
 
     fn cause(&self) -> Cause {
         Cause {
-            correlation_id: Some(self.life.correlation_id)
-                .filter(|id| !id.is_nil())
-                .unwrap_or_else(Uuid::now_v7),
-            causation_id: Some(self.life.last_event_id).filter(|id| !id.is_nil()),
+            correlation_id: known(self.life.correlation_id).unwrap_or_else(Uuid::now_v7),
+            causation_id: known(self.life.last_event_id),
             user_id: None,
         }
     }

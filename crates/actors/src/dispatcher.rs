@@ -236,19 +236,15 @@ impl Handler<AgentUp> for Dispatcher {
             load: 0,
             consecutive_failures: 0,
         });
-        let old_set = slot.set;
         slot.addr = msg.addr;
         slot.max_concurrency = msg.max_concurrency;
         if msg.healthy && !slot.healthy {
             slot.consecutive_failures = 0;
         }
         slot.healthy = msg.healthy;
-        if *self.by_capability.set(old_set) != *msg.capabilities {
-            self.by_capability.remove(msg.agent_id, old_set);
-            let set = self.by_capability.insert(msg.agent_id, &msg.capabilities);
-            if let Some(slot) = self.agents.get_mut(&msg.agent_id) {
-                slot.set = set;
-            }
+        if *self.by_capability.set(slot.set) != *msg.capabilities {
+            self.by_capability.remove(msg.agent_id, slot.set);
+            slot.set = self.by_capability.insert(msg.agent_id, &msg.capabilities);
         }
         if !self.waiting.is_empty() {
             self.serve_waiting();

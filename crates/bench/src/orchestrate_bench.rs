@@ -312,9 +312,11 @@ fn rss_bytes() -> anyhow::Result<u64> {
 
 /// Bytes the allocator (jemalloc) has handed out and not got back: live
 /// heap, without the pages freed memory keeps resident.
-fn heap_in_use_bytes() -> u64 {
-    let _ = tikv_jemalloc_ctl::epoch::advance();
-    tikv_jemalloc_ctl::stats::allocated::read().unwrap_or(0) as u64
+fn heap_in_use_bytes() -> anyhow::Result<u64> {
+    let stats =
+        |e: tikv_jemalloc_ctl::Error| anyhow::anyhow!("cannot read jemalloc's statistics: {e}");
+    tikv_jemalloc_ctl::epoch::advance().map_err(stats)?;
+    Ok(tikv_jemalloc_ctl::stats::allocated::read().map_err(stats)? as u64)
 }
 
 /// An actor with nothing in it: what actix alone costs.
@@ -327,15 +329,15 @@ impl actix::Actor for Bare {
 impl actix::Supervised for Bare {}
 
 /// Live heap per supervised bare actor, over `n` of them.
-async fn bare_actor_bytes(n: usize) -> f64 {
-    let before = heap_in_use_bytes();
+async fn bare_actor_bytes(n: usize) -> anyhow::Result<f64> {
+    let before = heap_in_use_bytes()?;
     let addrs: Vec<actix::Addr<Bare>> =
         (0..n).map(|_| actix::Supervisor::start(|_| Bare)).collect();
     tokio::time::sleep(Duration::from_millis(200)).await; // let them start
-    let after = heap_in_use_bytes();
+    let after = heap_in_use_bytes()?;
     drop(addrs);
     tokio::time::sleep(Duration::from_millis(200)).await; // let them stop
-    after.saturating_sub(before) as f64 / n as f64
+    Ok(after.saturating_sub(before) as f64 / n as f64)
 }
 
 /// The child's side: open the store, note RSS and live heap, resume every
@@ -343,7 +345,7 @@ async fn bare_actor_bytes(n: usize) -> f64 {
 pub async fn agent_memory(options: MemoryOptions) -> anyhow::Result<Value> {
     let store = Store::open(&options.database_url).await?;
     let before = rss_bytes()?;
-    let heap_before = heap_in_use_bytes();
+    let heap_before = heap_in_use_bytes()?;
     let node = Node::start(store, NodeConfig::default()).await?;
     let started = Instant::now();
     while node.agent_count().await? < options.agents {
@@ -355,12 +357,12 @@ pub async fn agent_memory(options: MemoryOptions) -> anyhow::Result<Value> {
     }
     let resumed_in = started.elapsed();
     let after = rss_bytes()?;
-    let heap_after = heap_in_use_bytes();
+    let heap_after = heap_in_use_bytes()?;
     let per_actor = heap_after.saturating_sub(heap_before) as f64 / options.agents as f64;
     let rss_per_actor = after.saturating_sub(before) as f64 / options.agents as f64;
     // Measured after the agents: memory its actors freed would otherwise
     // be resident already when the agents' growth is taken.
-    let bare = bare_actor_bytes(options.agents).await;
+    let bare = bare_actor_bytes(options.agents).await?;
     Ok(json!({
         "agents": options.agents,
         "rss_before_bytes": before,
@@ -373,6 +375,6 @@ pub async fn agent_memory(options: MemoryOptions) -> anyhow::Result<Value> {
         "resume_s": round(resumed_in.as_secs_f64()),
         "baseline_bare_actix_actor_bytes": round(bare),
         "baseline_what": "live heap per supervised actix actor with no state and no messages, same process, measured after the agents",
-        "includes": "actix actor + supervisor + mailbox, the agent's folded state, its dispatcher slot and directory entry",
+        "includes": "actix actor + supervisor + mailbox, the agent's folded state, its dispatcher slot, capability index entry and directory entry",
     }))
 }
