@@ -122,4 +122,8 @@ impl EventStore for Store {
     fn head_watch(&self) -> watch::Receiver<u64> {
         delegate!(self, s => s.head_watch())
     }
+
+    fn read_recent(&self, after_position: u64, limit: usize) -> Option<Vec<RecordedEvent>> {
+        delegate!(self, s => s.read_recent(after_position, limit))
+    }
 }

@@ -10,7 +10,8 @@
 //! here, identically for every backend, from what the backend's lookup
 //! found. A refused append in a batch does not affect the others.
 
-use crate::{AppendResult, Error, ExpectedVersion, NewEvent};
+use crate::recent::Recent;
+use crate::{AppendResult, Error, ExpectedVersion, NewEvent, RecordedEvent};
 use chrono::{DateTime, Utc};
 use maos_domain::StreamName;
 use std::collections::HashMap;
@@ -93,8 +94,38 @@ pub(crate) struct Row<'a> {
 pub(crate) struct Plan<'a> {
     pub rows: Vec<Row<'a>>,
     pub outcomes: Vec<Result<AppendResult, Error>>,
+    /// The global position before the batch.
+    pub base: u64,
     /// The global position after the batch.
     pub head: u64,
+    /// The time recorded on the batch's rows.
+    pub recorded_at: DateTime<Utc>,
+}
+
+impl Plan<'_> {
+    /// What the batch did once its transaction committed.
+    pub(crate) fn committed(self) -> Committed {
+        Committed {
+            answers: self.outcomes,
+            base: self.base,
+            head: self.head,
+            recorded_at: self.recorded_at,
+        }
+    }
+}
+
+/// A batch committed: each request's answer, and where its new events are.
+#[derive(Debug)]
+pub(crate) struct Committed {
+    pub answers: Vec<Result<AppendResult, Error>>,
+    /// The global position before the batch's new events. A retry's
+    /// answer points at events recorded earlier: at or below it, or at
+    /// events an earlier request of the same batch wrote.
+    pub base: u64,
+    /// The global position after the batch.
+    pub head: u64,
+    /// The time recorded on the batch's new events.
+    pub recorded_at: DateTime<Utc>,
 }
 
 /// The streams and event ids a batch touches, for the backend's lookup.
@@ -117,7 +148,8 @@ pub(crate) fn plan<'a>(
 ) -> Plan<'a> {
     let mut rows = Vec::new();
     let mut outcomes = Vec::with_capacity(batch.len());
-    let mut head = lookup.head;
+    let base = lookup.head;
+    let mut head = base;
     for request in batch {
         let stream = request.stream.as_str();
         let actual = lookup.versions.get(stream).copied();
@@ -170,7 +202,9 @@ pub(crate) fn plan<'a>(
     Plan {
         rows,
         outcomes,
+        base,
         head,
+        recorded_at: now,
     }
 }
 
@@ -217,9 +251,9 @@ fn idempotent_outcome(
     }))
 }
 
-/// A batch's outcome: each request's answer and the new head, or a failure
-/// of the whole batch (nothing written).
-pub(crate) type BatchOutcome = Result<(Vec<Result<AppendResult, Error>>, u64), Error>;
+/// A batch's outcome: what it committed, or a failure of the whole batch
+/// (nothing written).
+pub(crate) type BatchOutcome = Result<Committed, Error>;
 
 /// A backend's side of group commit, for async drivers: decide and write
 /// one batch in one transaction.
@@ -232,11 +266,12 @@ pub(crate) async fn run_writer(
     mut writer: impl BatchWriter,
     mut queue: mpsc::Receiver<AppendRequest>,
     head: Arc<watch::Sender<u64>>,
+    recent: Arc<Recent>,
 ) {
     while let Some(first) = queue.recv().await {
         let batch = gather(first, &mut queue);
         let outcome = writer.commit(&batch).await;
-        deliver(batch, outcome, &head);
+        deliver(batch, outcome, &head, &recent);
     }
 }
 
@@ -257,14 +292,42 @@ fn gather(first: AppendRequest, queue: &mut mpsc::Receiver<AppendRequest>) -> Ve
     batch
 }
 
-/// Wakes readers (before answering, so a caller that reads after its
-/// append returns sees the signal already moved), then answers each caller.
-pub(crate) fn deliver(batch: Vec<AppendRequest>, outcome: BatchOutcome, head: &watch::Sender<u64>) {
+/// Keeps the batch's new events for live followers and wakes readers
+/// (before answering, so a caller that reads after its append returns sees
+/// the signal already moved), then answers each caller.
+pub(crate) fn deliver(
+    batch: Vec<AppendRequest>,
+    outcome: BatchOutcome,
+    head: &watch::Sender<u64>,
+    recent: &Recent,
+) {
     match outcome {
-        Ok((answers, new_head)) => {
-            advance(head, new_head);
-            for (request, answer) in batch.into_iter().zip(answers) {
-                let _ = request.reply.send(answer);
+        Ok(committed) => {
+            let mut written =
+                Vec::with_capacity(usize::try_from(committed.head - committed.base).unwrap_or(0));
+            let mut next = committed.base + 1;
+            let mut replies = Vec::with_capacity(batch.len());
+            for (request, answer) in batch.into_iter().zip(committed.answers) {
+                let AppendRequest {
+                    stream,
+                    events,
+                    reply,
+                    ..
+                } = request;
+                if let Ok(result) = &answer {
+                    // New events follow on from the base in queue order; a
+                    // retry's answer points further back.
+                    if result.first_position == next {
+                        next = result.last_position + 1;
+                        written.extend(recorded(&stream, events, result, committed.recorded_at));
+                    }
+                }
+                replies.push((reply, answer));
+            }
+            recent.record(written);
+            advance(head, committed.head);
+            for (reply, answer) in replies {
+                let _ = reply.send(answer);
             }
         }
         Err(error) => {
@@ -274,6 +337,35 @@ pub(crate) fn deliver(batch: Vec<AppendRequest>, outcome: BatchOutcome, head: &w
             }
         }
     }
+}
+
+/// A request's events as the log now holds them.
+fn recorded(
+    stream: &StreamName,
+    events: Vec<EncodedEvent>,
+    result: &AppendResult,
+    recorded_at: DateTime<Utc>,
+) -> impl Iterator<Item = RecordedEvent> {
+    let stream = stream.as_str().to_owned();
+    let (first_version, first_position) = (result.first_version, result.first_position);
+    events.into_iter().zip(0u64..).map(move |(encoded, i)| {
+        let EncodedEvent {
+            event,
+            data,
+            metadata,
+        } = encoded;
+        RecordedEvent {
+            id: event.id,
+            event_type: event.event_type,
+            stream: stream.clone(),
+            version: first_version + i,
+            position: first_position + i,
+            timestamp: recorded_at,
+            source: event.source,
+            data,
+            metadata,
+        }
+    })
 }
 
 /// The caller's side, first half: validate and render an append; the

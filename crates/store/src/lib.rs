@@ -39,6 +39,7 @@ mod event;
 mod group_commit;
 mod int;
 pub mod postgres;
+mod recent;
 pub mod sqlite;
 mod subscription;
 mod validate;
@@ -171,8 +172,17 @@ pub trait EventStore: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), Error>> + Send;
 
     /// A wake-up signal carrying the highest position known committed. It
-    /// only says "look again": readers always read the log itself.
+    /// only says "look again".
     fn head_watch(&self) -> watch::Receiver<u64>;
+
+    /// Up to `limit` events from the one after `after_position`, from the
+    /// events this handle committed last and still keeps in memory; `None`
+    /// when it does not hold that next event (read the log instead). What
+    /// it returns is what the log holds at those positions. Live followers
+    /// ([`Subscription`]) ask here first.
+    fn read_recent(&self, _after_position: u64, _limit: usize) -> Option<Vec<RecordedEvent>> {
+        None
+    }
 
     /// Follows the global log from `after_position`: catch-up, then live.
     fn subscribe(&self, after_position: u64) -> Subscription<Self> {

@@ -15,6 +15,7 @@ mod writer;
 
 use crate::group_commit::{self, AppendRequest, QUEUE_CAPACITY};
 use crate::int::{to_i64, to_limit, to_u64};
+use crate::recent::Recent;
 use crate::{
     AppendResult, Error, EventPayload, EventStore, ExpectedVersion, NewEvent, RecordedEvent,
     Snapshot,
@@ -39,6 +40,8 @@ struct Inner {
     pool: PgPool,
     queue: mpsc::Sender<AppendRequest>,
     head: watch::Receiver<u64>,
+    /// What this handle's writer committed last, for live followers.
+    recent: Arc<Recent>,
     listener: JoinHandle<()>,
 }
 
@@ -72,16 +75,19 @@ impl PostgresStore {
         let head_tx = Arc::new(head_tx);
         let listener = tokio::spawn(listener::run(pool.clone(), head_tx.clone()));
         let (queue, requests) = mpsc::channel(QUEUE_CAPACITY);
+        let recent = Arc::new(Recent::default());
         tokio::spawn(group_commit::run_writer(
             writer::PostgresWriter::new(options),
             requests,
             head_tx,
+            recent.clone(),
         ));
         Ok(PostgresStore {
             inner: Arc::new(Inner {
                 pool,
                 queue,
                 head: head_rx,
+                recent,
                 listener,
             }),
         })
@@ -129,6 +135,10 @@ impl EventStore for PostgresStore {
             .bind(to_i64(after_version))
             .bind(to_limit(limit));
         rows::fetch(query, &self.inner.pool, limit, rows::decode_event).await
+    }
+
+    fn read_recent(&self, after_position: u64, limit: usize) -> Option<Vec<RecordedEvent>> {
+        self.inner.recent.after(after_position, limit)
     }
 
     async fn read_all_recorded(

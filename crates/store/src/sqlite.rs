@@ -14,6 +14,7 @@ mod writer;
 
 use crate::group_commit::{self, QUEUE_CAPACITY};
 use crate::int::{to_i64, to_limit, to_u64};
+use crate::recent::Recent;
 use crate::{
     AppendResult, Error, EventPayload, EventStore, ExpectedVersion, NewEvent, RecordedEvent,
     Snapshot,
@@ -53,6 +54,8 @@ struct Inner {
     /// Every write goes to the writer thread.
     queue: mpsc::Sender<writer::Request>,
     head: watch::Receiver<u64>,
+    /// What the writer committed last, for live followers.
+    recent: Arc<Recent>,
 }
 
 /// A connection that may only read.
@@ -109,7 +112,14 @@ impl SqliteStore {
             .await?;
         let (head_tx, head_rx) = watch::channel(to_u64(head));
         let (queue, requests) = mpsc::channel(QUEUE_CAPACITY);
-        writer::spawn(&path, BUSY_TIMEOUT, requests, Arc::new(head_tx))?;
+        let recent = Arc::new(Recent::default());
+        writer::spawn(
+            &path,
+            BUSY_TIMEOUT,
+            requests,
+            Arc::new(head_tx),
+            recent.clone(),
+        )?;
         Ok(SqliteStore {
             inner: Arc::new(Inner {
                 path,
@@ -118,6 +128,7 @@ impl SqliteStore {
                 sync_permits: tokio::sync::Semaphore::new(SYNC_READERS),
                 queue,
                 head: head_rx,
+                recent,
             }),
         })
     }
@@ -227,6 +238,10 @@ impl EventStore for SqliteStore {
             rows::query(c, sql, params, limit, rows::decode_event)
         })
         .await
+    }
+
+    fn read_recent(&self, after_position: u64, limit: usize) -> Option<Vec<RecordedEvent>> {
+        self.inner.recent.after(after_position, limit)
     }
 
     async fn read_all_recorded(

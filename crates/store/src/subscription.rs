@@ -3,7 +3,10 @@
 //! (or a poll interval, for writers the signal can't see) and read again.
 //!
 //! Reading the log is the only source of events, before and after the
-//! switch to live, so there is no gap or duplicate at the switch. Pages are
+//! switch to live, so there is no gap or duplicate at the switch: a page is
+//! the events after the last one handed out, whether read from the log or
+//! taken from those the store's writer committed last and keeps in memory
+//! (which hold the log's events at their positions). Pages are
 //! read only when the consumer asks for the next event: a slow consumer
 //! slows the reads, nothing piles up (backpressure).
 
@@ -95,20 +98,30 @@ impl<S: EventStore> Subscription<S> {
     }
 
     /// Reads a page if the buffer is empty; with `wait`, until one arrives.
+    /// The page comes from the events the store keeps in memory when they
+    /// hold the next position, else from the log. A reader caught up as far
+    /// as the store's signal knows does not read an empty page: `try_`
+    /// reads answer `None`, waiting reads wait for the signal (or the poll
+    /// interval, for writers it can't see) first.
     async fn fill(&mut self, wait: bool) -> Result<(), Error> {
+        let mut read_now = *self.head.borrow() > self.after;
         while self.buffer.is_empty() {
-            let page = self
-                .store
-                .read_all_recorded(self.after, self.page_size)
-                .await?;
-            if page.is_empty() {
+            if !read_now {
                 if !wait {
                     break;
                 }
                 self.wait_for_more(self.after).await;
-            } else {
-                self.buffer.extend(page);
             }
+            read_now = false;
+            if let Some(page) = self.store.read_recent(self.after, self.page_size) {
+                self.buffer.extend(page);
+                continue;
+            }
+            let page = self
+                .store
+                .read_all_recorded(self.after, self.page_size)
+                .await?;
+            self.buffer.extend(page);
         }
         Ok(())
     }

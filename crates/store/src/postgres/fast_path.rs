@@ -9,7 +9,7 @@
 //! lock and decides exactly. A cache mismatch is never reported as a
 //! conflict from here: it also goes to the slow path.
 
-use crate::group_commit::{AppendRequest, EncodedEvent};
+use crate::group_commit::{AppendRequest, Committed, EncodedEvent};
 use crate::int::to_i64;
 use crate::{AppendResult, Error, ExpectedVersion};
 use chrono::{DateTime, Utc};
@@ -102,12 +102,12 @@ pub(super) fn plan<'a>(batch: &'a [AppendRequest], cache: &VersionCache) -> Opti
 }
 
 /// Runs a fast plan; `Ok(None)` when the database refused it (send the
-/// batch to the slow path), else each request's answer and the new head.
+/// batch to the slow path), else what it committed.
 pub(super) async fn run(
     connection: &mut PgConnection,
     plan: &FastPlan<'_>,
     now: DateTime<Utc>,
-) -> Result<Option<(Vec<Result<AppendResult, Error>>, u64)>, Error> {
+) -> Result<Option<Committed>, Error> {
     let n = plan.rows.len();
     let mut ids: Vec<Uuid> = Vec::with_capacity(n);
     let mut streams = Vec::with_capacity(n);
@@ -154,5 +154,10 @@ pub(super) async fn run(
         }));
         position += count;
     }
-    Ok(Some((outcomes, position)))
+    Ok(Some(Committed {
+        answers: outcomes,
+        base,
+        head: position,
+        recorded_at: now,
+    }))
 }

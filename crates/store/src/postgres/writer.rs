@@ -56,9 +56,9 @@ impl BatchWriter for PostgresWriter {
         };
         if let Some(plan) = fast_path::plan(batch, &self.versions) {
             match fast_path::run(connection, &plan, now_micros()).await {
-                Ok(Some((outcomes, head))) => {
-                    self.versions.learn(batch, &outcomes);
-                    return Ok((outcomes, head));
+                Ok(Some(committed)) => {
+                    self.versions.learn(batch, &committed.answers);
+                    return Ok(committed);
                 }
                 Ok(None) => self.versions.forget(batch),
                 Err(error) => {
@@ -68,8 +68,8 @@ impl BatchWriter for PostgresWriter {
             }
         }
         let outcome = write_batch(connection, batch).await;
-        if let Ok((outcomes, _)) = &outcome {
-            self.versions.learn(batch, outcomes);
+        if let Ok(committed) = &outcome {
+            self.versions.learn(batch, &committed.answers);
         }
         if outcome.is_err() {
             // Leave no transaction open; a connection that can't even roll
@@ -122,7 +122,7 @@ async fn write_batch(tx: &mut PgConnection, batch: &[AppendRequest]) -> BatchOut
     let plan = group_commit::plan(batch, lookup, now_micros());
     if plan.rows.is_empty() {
         sqlx::raw_sql("ROLLBACK").execute(&mut *tx).await?;
-        return Ok((plan.outcomes, plan.head));
+        return Ok(plan.committed());
     }
     let mut c = Columns::default();
     for r in &plan.rows {
@@ -150,5 +150,5 @@ async fn write_batch(tx: &mut PgConnection, batch: &[AppendRequest]) -> BatchOut
         .execute(&mut *tx)
         .await?;
     sqlx::raw_sql("COMMIT").execute(&mut *tx).await?;
-    Ok((plan.outcomes, plan.head))
+    Ok(plan.committed())
 }

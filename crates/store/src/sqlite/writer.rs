@@ -12,6 +12,7 @@
 
 use crate::group_commit::{self, AppendRequest, BatchOutcome, Lookup, MAX_BATCH_EVENTS, Recorded};
 use crate::int::{to_i64, to_u64};
+use crate::recent::Recent;
 use crate::{Error, event::now_micros};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::Path;
@@ -92,6 +93,7 @@ pub(super) fn spawn(
     busy_timeout: Duration,
     queue: mpsc::Receiver<Request>,
     head: Arc<watch::Sender<u64>>,
+    recent: Arc<Recent>,
 ) -> Result<(), Error> {
     let mut connection = Connection::open(path)?;
     connection.busy_timeout(busy_timeout)?;
@@ -112,7 +114,7 @@ pub(super) fn spawn(
             // SQLite's automatic checkpoints stay inline: on two cores a
             // separate checkpointer thread measured slower (its flushes of
             // the database file compete with the commits').
-            run(&mut connection, queue, &head);
+            run(&mut connection, queue, &head, &recent);
         })
         .map_err(|source| Error::Io {
             path: path.display().to_string(),
@@ -122,7 +124,12 @@ pub(super) fn spawn(
 }
 
 /// Runs until every handle of the store is dropped.
-fn run(connection: &mut Connection, mut queue: mpsc::Receiver<Request>, head: &watch::Sender<u64>) {
+fn run(
+    connection: &mut Connection,
+    mut queue: mpsc::Receiver<Request>,
+    head: &watch::Sender<u64>,
+    recent: &Recent,
+) {
     while let Some(first) = queue.blocking_recv() {
         let (appends, mut jobs) = gather(first, &mut queue);
         let outcome = commit(connection, &appends, &mut jobs);
@@ -130,7 +137,7 @@ fn run(connection: &mut Connection, mut queue: mpsc::Receiver<Request>, head: &w
         for job in jobs {
             job.finish(committed.clone());
         }
-        group_commit::deliver(appends, outcome, head);
+        group_commit::deliver(appends, outcome, head, recent);
     }
 }
 
@@ -179,7 +186,7 @@ fn commit(
     let plan = group_commit::plan(batch, lookup, now_micros());
     if plan.rows.is_empty() {
         tx.commit()?;
-        return Ok((plan.outcomes, plan.head));
+        return Ok(plan.committed());
     }
     {
         let mut insert = tx.prepare_cached(include_str!("insert_one.sql"))?;
@@ -198,7 +205,7 @@ fn commit(
         }
     }
     tx.commit()?;
-    Ok((plan.outcomes, plan.head))
+    Ok(plan.committed())
 }
 
 fn lookup(tx: &rusqlite::Transaction<'_>, batch: &[AppendRequest]) -> Result<Lookup, Error> {

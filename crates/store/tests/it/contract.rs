@@ -60,6 +60,7 @@ macro_rules! event_store_contract_suite {
             ordering::it_never_lets_a_global_reader_skip_an_event,
             subscription::it_catches_up_and_turns_live_without_gap_or_duplicate,
             subscription::it_wakes_a_caught_up_subscriber_on_append,
+            subscription::it_hands_live_followers_exactly_what_the_log_holds,
             snapshots::it_keeps_the_latest_snapshot_per_stream,
             snapshots::it_keeps_named_checkpoints_that_never_move_back,
         );

@@ -57,3 +57,46 @@ pub async fn it_wakes_a_caught_up_subscriber_on_append<S: ForTest>(store: &S) {
         .unwrap();
     assert_eq!(position, 1);
 }
+
+pub async fn it_hands_live_followers_exactly_what_the_log_holds<S: ForTest>(store: &S) {
+    let other = store.writer_handle().await;
+    let (s, t) = (stream(), stream());
+    let mut follower = store.subscribe(0);
+    let first = vec![event(1), event(2), event(3)];
+    store
+        .append(&s, ExpectedVersion::NoStream, first.clone())
+        .await
+        .unwrap();
+    // What this handle's writer keeps in memory is the log itself.
+    let kept = store
+        .read_recent(0, 10)
+        .expect("the writer keeps its last events");
+    assert_eq!(kept, store.read_all_recorded(0, 10).await.unwrap());
+    // A retry (racing a new append, so possibly in the same batch) adds
+    // nothing; another writer's event leaves a gap in what this one kept.
+    let (retried, next) = tokio::join!(
+        store.append(&s, ExpectedVersion::NoStream, first.clone()),
+        store.append(&t, ExpectedVersion::NoStream, vec![event(4)]),
+    );
+    assert_eq!(retried.unwrap().last_position, 3);
+    next.unwrap();
+    other
+        .append(&t, ExpectedVersion::Exact(1), vec![event(5)])
+        .await
+        .unwrap();
+    store
+        .append(&s, ExpectedVersion::Exact(3), vec![event(6), event(7)])
+        .await
+        .unwrap();
+    let mut followed = Vec::new();
+    while followed.len() < 7 {
+        let next = tokio::time::timeout(Duration::from_secs(30), follower.next_recorded())
+            .await
+            .expect("the follower stalled")
+            .unwrap();
+        followed.push(next);
+    }
+    assert_eq!(followed, store.read_all_recorded(0, 100).await.unwrap());
+    assert!(follower.try_next_recorded().await.unwrap().is_none());
+    drop(other);
+}
