@@ -28,27 +28,21 @@ impl ReadModel for AuditLog {
     }
 
     /// An audit row is the event's own columns and the three ids of its
-    /// metadata: SQLite copies them from the log; PostgreSQL gets the
-    /// batch's columns as arrays (see [`FromLog`]).
+    /// metadata, inserted from the batch already read (see [`FromLog`]).
     fn rows_from_log(&self) -> Option<&'static FromLog> {
         Some(&FROM_LOG)
     }
 }
 
-/// A batch's audit rows. On SQLite, copied from the events after `$1` up
-/// to `$2`: a stored event's metadata is always a JSON object with a
-/// `correlation_id` (the store writes it from [`maos_domain::Metadata`]);
-/// one without would fail the `NOT NULL`, and with it the batch. On
-/// PostgreSQL, the batch's columns (ids as `uuid`s). The event's id and
+/// A batch's audit rows, from its events' columns and metadata (an event
+/// whose metadata does not decode fails the batch). Ids are text on
+/// SQLite, `uuid`s on PostgreSQL. The event's id and
 /// stream are not copied: the log's own unique indexes find an event by id
 /// and a stream's events in order, and queries join the log by position
 /// for them.
 static FROM_LOG: FromLog = FromLog {
     sqlite: "INSERT INTO maos_audit \
-        (position, event_type, correlation_id, causation_id, user_id, recorded_at) \
-        SELECT position, event_type, json_extract(metadata, '$.correlation_id'), \
-        json_extract(metadata, '$.causation_id'), json_extract(metadata, '$.user_id'), recorded_at \
-        FROM maos_events WHERE position > $1 AND position <= $2",
+        (position, event_type, correlation_id, causation_id, user_id, recorded_at) VALUES",
     postgres: "INSERT INTO maos_audit \
         (position, event_type, correlation_id, causation_id, user_id, recorded_at) \
         SELECT * FROM unnest($1::int8[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::int8[])",

@@ -4,8 +4,8 @@
 //!
 //! A read model is a pure function from an event to row [`Change`]s
 //! ([`ReadModel::changes`]), or, for a model whose rows are each one
-//! event's stored columns, an SQL statement over a range of the log
-//! ([`ReadModel::rows_from_log`]). A [`Projector`] feeds it the log in position
+//! event's stored columns and metadata ids, the statements that insert
+//! them ([`ReadModel::rows_from_log`]). A [`Projector`] feeds it the log in position
 //! order from its checkpoint and writes the changes together with its new
 //! checkpoint in one transaction (exactly-once effect); on SQLite through
 //! the store's single writer ([`maos_store::sqlite::SqliteStore::write`]),

@@ -1,8 +1,10 @@
-//! Rows a model makes from the log itself ([`FromLog`]): on SQLite the
-//! database copies them from `maos_events` in SQL; on PostgreSQL they are
-//! shipped from the batch already read, as one array per column, since
-//! PostgreSQL would otherwise parse every event's JSON metadata again
-//! (more than half of such a statement's time).
+//! Rows a model makes from the log's own columns ([`FromLog`]), taken from
+//! the batch already read: on SQLite inserted many rows per statement, on
+//! PostgreSQL shipped as one array per column. Copying them from
+//! `maos_events` in SQL would make the database parse every event's JSON
+//! metadata again: more than half of such a statement's time on
+//! PostgreSQL, and on SQLite time of the single writer, which every append
+//! waits for.
 
 use crate::{Error, FromLog};
 use maos_store::RecordedEvent;
@@ -12,20 +14,11 @@ use uuid::Uuid;
 #[derive(Debug)]
 pub(crate) struct LogRows {
     pub sql: &'static FromLog,
-    pub source: LogSource,
+    pub columns: LogColumns,
 }
 
-/// Where the rows' values come from.
-#[derive(Debug)]
-pub(crate) enum LogSource {
-    /// The log's events after this position, up to the batch's end (SQLite).
-    After(u64),
-    /// The batch's own events, column by column (PostgreSQL).
-    Shipped(LogColumns),
-}
-
-/// The columns a [`FromLog`] PostgreSQL statement gets, in its parameter
-/// order: position, type, correlation, causation, user, time (µs).
+/// The columns [`FromLog`] statements get, in their parameter order:
+/// position, type, correlation, causation, user, time (µs).
 #[derive(Debug, Default)]
 pub(crate) struct LogColumns {
     pub position: Vec<i64>,

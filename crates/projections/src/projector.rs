@@ -3,7 +3,7 @@
 //! (catch-up, then live) and writing rows and checkpoint in one transaction.
 //! A failure is retried with back-off and stops only this projector.
 
-use crate::log_rows::{LogColumns, LogRows, LogSource};
+use crate::log_rows::{LogColumns, LogRows};
 use crate::{Change, Error, replay, sink};
 use maos_store::{EventStore, RecordedEvent, Store};
 use std::sync::Arc;
@@ -18,36 +18,37 @@ pub trait ReadModel: Send + Sync + 'static {
     fn tables(&self) -> &'static [&'static str];
     /// The row changes one event causes; an error for an event that does
     /// not decode (the batch is retried; nothing of it is written). A model
-    /// whose rows come from the log in SQL ([`ReadModel::rows_from_log`]) has
-    /// none.
+    /// whose rows are the log's own columns ([`ReadModel::rows_from_log`])
+    /// has none.
     fn changes(&self, event: &RecordedEvent, out: &mut Vec<Change>) -> Result<(), Error> {
         let _ = (event, out);
         Ok(())
     }
-    /// For a model whose rows are each one event's stored columns: the
-    /// statement that makes a batch's rows in the database itself, from the
-    /// log, instead of shipping them row by row.
+    /// For a model whose rows are each one event's stored columns and
+    /// metadata ids: the statements that insert a batch's rows from those
+    /// columns, without a [`Change`] per row.
     fn rows_from_log(&self) -> Option<&'static FromLog> {
         None
     }
 }
 
-/// Rows that are each one event's own columns, made in the transaction
-/// that moves the model's checkpoint. Statements only insert: rows move
+/// Rows that are each one event's own columns (position, type, correlation,
+/// causation, user, time), inserted in the transaction that moves the
+/// model's checkpoint from the batch already read: copying them from the
+/// log in SQL would make the database parse every event's JSON metadata
+/// again, which on SQLite is the single writer's time. Statements only insert: rows move
 /// with the checkpoint in one transaction, so none of the batch can be
 /// there yet (one that is fails the batch, loudly; `ON CONFLICT` would
 /// cost PostgreSQL a third of the statement).
 #[derive(Debug)]
 pub struct FromLog {
-    /// Copies the rows from the log: `INSERT … SELECT … FROM maos_events
-    /// WHERE position > $1 AND position <= $2` (the checkpoint and the
-    /// batch's last position).
+    /// `INSERT INTO t (the six columns, in that order) VALUES`, to which
+    /// the sink adds one `(?,?,?,?,?,?)` per row (ids bound as text).
     pub sqlite: &'static str,
-    /// Inserts the batch's columns, shipped as arrays: `$1` position
-    /// `int8[]`, `$2` type `text[]`, `$3` correlation id `uuid[]`, `$4`
-    /// causation id `uuid[]`, `$5` user id `text[]`, `$6` recorded at
-    /// (µs since the epoch) `int8[]`. Copying them from the log would make
-    /// PostgreSQL parse every event's JSON metadata again.
+    /// Inserts the batch's columns as arrays: `$1` position `int8[]`, `$2`
+    /// type `text[]`, `$3` correlation id `uuid[]`, `$4` causation id
+    /// `uuid[]`, `$5` user id `text[]`, `$6` recorded at (µs since the
+    /// epoch) `int8[]`.
     pub postgres: &'static str,
 }
 
@@ -230,14 +231,7 @@ impl<M: ReadModel> Projector<M> {
         };
         let mut changes = Vec::new();
         let mut from_log = Vec::new();
-        batch_changes(
-            &self.store,
-            &*self.model,
-            from,
-            batch.iter(),
-            &mut changes,
-            &mut from_log,
-        )?;
+        batch_changes(&*self.model, batch.iter(), &mut changes, &mut from_log)?;
         let moves = [(self.checkpoint_name(), from)];
         if !sink::commit(&self.store, &moves, changes, from_log, last).await? {
             return Ok(Applied::CheckpointMoved);
@@ -278,13 +272,11 @@ pub(crate) fn checkpoint_name(model: &str) -> String {
     format!("projection.{model}")
 }
 
-/// What `events` (the batch after `checkpoint`) make in `model` on
-/// `store`'s backend: its row changes appended to `out`, or, for a model
-/// whose rows come from the log, those rows appended to `from_log`.
+/// What `events` make in `model`: its row changes appended to `out`, or,
+/// for a model whose rows are the log's columns, those rows appended to
+/// `from_log`.
 pub(crate) fn batch_changes<'a>(
-    store: &Store,
     model: &dyn ReadModel,
-    checkpoint: u64,
     events: impl Iterator<Item = &'a RecordedEvent>,
     out: &mut Vec<Change>,
     from_log: &mut Vec<LogRows>,
@@ -292,11 +284,10 @@ pub(crate) fn batch_changes<'a>(
     let Some(sql) = model.rows_from_log() else {
         return model_changes(model, events, out);
     };
-    let source = match store {
-        Store::Sqlite(_) => LogSource::After(checkpoint),
-        Store::Postgres(_) => LogSource::Shipped(LogColumns::of(events)?),
-    };
-    from_log.push(LogRows { sql, source });
+    from_log.push(LogRows {
+        sql,
+        columns: LogColumns::of(events)?,
+    });
     Ok(())
 }
 

@@ -112,14 +112,7 @@ fn prepare(
             continue;
         }
         let fresh = batch.iter().filter(|e| e.position > checkpoint);
-        batch_changes(
-            store,
-            *model,
-            checkpoint,
-            fresh,
-            &mut changes,
-            &mut from_log,
-        )?;
+        batch_changes(*model, fresh, &mut changes, &mut from_log)?;
         moves.push((name.clone(), checkpoint));
     }
     Ok(sink::prepare(store, &moves, changes, from_log, last))

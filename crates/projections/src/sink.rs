@@ -2,7 +2,7 @@
 //! on whichever backend the store runs on; and resets a read model.
 
 use crate::compact::Compacted;
-use crate::log_rows::{LogRows, LogSource};
+use crate::log_rows::{LogColumns, LogRows};
 use crate::{Cell, Change, Error};
 use maos_store::Store;
 use maos_store::postgres::PostgresStore;
@@ -110,15 +110,6 @@ impl Prepared {
         } = self;
         match rows {
             PreparedRows::Sqlite(sqlite, statements) => {
-                let from_log = from_log
-                    .into_iter()
-                    .map(|rows| match rows.source {
-                        LogSource::After(after) => {
-                            Ok((rows.sql.sqlite, i64::try_from(after).unwrap_or(i64::MAX)))
-                        }
-                        LogSource::Shipped(_) => Err(mismatch()),
-                    })
-                    .collect::<Result<Vec<_>, Error>>()?;
                 let applied = sqlite
                     .write(move |c| {
                         for (name, from) in &moves {
@@ -131,9 +122,8 @@ impl Prepared {
                                 return Ok(None);
                             }
                         }
-                        for (sql, after) in &from_log {
-                            c.prepare_cached(sql)?
-                                .execute(rusqlite::params![after, to])?;
+                        for rows in &from_log {
+                            insert_log_rows(c, rows.sql.sqlite, &rows.columns)?;
                         }
                         for (sql, params) in &statements {
                             c.prepare_cached(sql)?
@@ -145,7 +135,7 @@ impl Prepared {
                                 .execute(rusqlite::params![name, to, now])?;
                         }
                         // Handed back to be freed here, not on the writer thread.
-                        Ok(Some(statements))
+                        Ok(Some((statements, from_log)))
                     })
                     .await?;
                 Ok(applied.is_some())
@@ -166,11 +156,8 @@ impl Prepared {
                         return Ok(false);
                     }
                 }
-                for rows in from_log {
-                    let LogSource::Shipped(columns) = rows.source else {
-                        return Err(mismatch());
-                    };
-                    sqlx::query(rows.sql.postgres)
+                for LogRows { sql, columns } in from_log {
+                    sqlx::query(sql.postgres)
                         .bind(columns.position)
                         .bind(columns.event_type)
                         .bind(columns.correlation_id)
@@ -193,12 +180,6 @@ impl Prepared {
             }
         }
     }
-}
-
-/// Rows from the log made ready for one backend and written on the other
-/// (a batch's changes and its transaction come from one store).
-fn mismatch() -> Error {
-    Error::InvalidQuery("a batch's rows from the log were made for the other backend".into())
 }
 
 /// Empties `tables`, removes the checkpoints `names` and sets the tables'
@@ -450,6 +431,57 @@ pub(crate) fn sqlite_value(cell: Cell) -> rusqlite::types::Value {
         Cell::Text(Some(v)) => Value::Text(v),
         Cell::Int(None) | Cell::Text(None) => Value::Null,
     }
+}
+
+/// Rows per statement when log rows are inserted on SQLite.
+const LOG_ROWS_PER_INSERT: usize = 64;
+
+/// Inserts log rows with `into` (`INSERT INTO t (…) VALUES`), many rows per
+/// statement (two statement shapes, both kept prepared); ids are bound as
+/// text, formatted on the stack.
+fn insert_log_rows(
+    c: &rusqlite::Connection,
+    into: &str,
+    columns: &LogColumns,
+) -> Result<(), maos_store::Error> {
+    let rows = columns.position.len();
+    let statement = |n: usize| format!("{into} {}", vec!["(?,?,?,?,?,?)"; n].join(","));
+    let many = statement(LOG_ROWS_PER_INSERT);
+    let one = statement(1);
+    let mut start = 0;
+    while start < rows {
+        let n = if rows - start >= LOG_ROWS_PER_INSERT {
+            LOG_ROWS_PER_INSERT
+        } else {
+            1
+        };
+        let mut insert = c.prepare_cached(if n == 1 { &one } else { &many })?;
+        let mut column = 1;
+        for row in start..start + n {
+            let mut correlation = uuid::Uuid::encode_buffer();
+            let mut causation = uuid::Uuid::encode_buffer();
+            insert.raw_bind_parameter(column, columns.position[row])?;
+            insert.raw_bind_parameter(column + 1, columns.event_type[row].as_str())?;
+            insert.raw_bind_parameter(
+                column + 2,
+                &*columns.correlation_id[row]
+                    .hyphenated()
+                    .encode_lower(&mut correlation),
+            )?;
+            insert.raw_bind_parameter(
+                column + 3,
+                columns.causation_id[row]
+                    .as_ref()
+                    .map(|id| &*id.hyphenated().encode_lower(&mut causation)),
+            )?;
+            insert.raw_bind_parameter(column + 4, columns.user_id[row].as_deref())?;
+            insert.raw_bind_parameter(column + 5, columns.recorded_at[row])?;
+            column += 6;
+        }
+        insert.raw_execute()?;
+        start += n;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

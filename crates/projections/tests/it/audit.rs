@@ -170,7 +170,11 @@ pub async fn it_answers_every_filter(store: &Store) {
 /// exactly what the event's typed columns and metadata say, events with and
 /// without a cause or a user alike.
 pub async fn every_entry_is_its_events_columns_and_metadata(store: &Store) {
-    run_workflow(store, "alice", Uuid::now_v7()).await;
+    // Enough events for one batch to need both of SQLite's statement
+    // shapes (64 rows, and single rows for the rest).
+    while store.head_position().await.unwrap() < 150 {
+        run_workflow(store, "alice", Uuid::now_v7()).await;
+    }
     let id = WorkflowId(Uuid::now_v7());
     let stream = id.stream();
     let spec = serde_json::from_value(serde_json::json!({
@@ -196,10 +200,12 @@ pub async fn every_entry_is_its_events_columns_and_metadata(store: &Store) {
         .unwrap();
     project(store).await;
     let all = store.read_all(0, 1000).await.unwrap();
-    let entries = audit::query(store, &AuditQuery::default())
-        .await
-        .unwrap()
-        .entries;
+    let query = AuditQuery {
+        limit: audit::MAX_PAGE,
+        ..AuditQuery::default()
+    };
+    let entries = audit::query(store, &query).await.unwrap().entries;
+    assert!(entries.len() > 150 && entries.len() % 64 != 0);
     let expected: Vec<audit::AuditEntry> = all
         .iter()
         .map(|e| audit::AuditEntry {
