@@ -2,13 +2,12 @@
 //! from a position, and when caught up, wait for the store's wake-up signal
 //! (or a poll interval, for writers the signal can't see) and read again.
 //!
-//! Reading the log is the only source of events, before and after the
-//! switch to live, so there is no gap or duplicate at the switch: a page is
-//! the events after the last one handed out, whether read from the log or
-//! taken from those the store's writer committed last and keeps in memory
-//! (which hold the log's events at their positions). Pages are
-//! read only when the consumer asks for the next event: a slow consumer
-//! slows the reads, nothing piles up (backpressure).
+//! One rule makes every page, before and after the switch to live: the
+//! events after the last one handed out, read from the log or taken from
+//! those the store's writer committed last and keeps in memory (which hold
+//! the log's events at those positions). So there is no gap or duplicate
+//! at the switch. Pages are read only when the consumer asks for the next
+//! event: a slow consumer slows the reads, nothing piles up (backpressure).
 
 use crate::{Error, EventEnvelope, EventStore, RecordedEvent};
 use std::collections::VecDeque;
