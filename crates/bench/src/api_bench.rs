@@ -239,7 +239,7 @@ impl Load {
         // Read models follow the log: the board phase starts once they
         // have caught up with the submissions, so it measures queries alone.
         let settle = Instant::now();
-        this.wait_for_projectors(&client).await?;
+        this.wait_for_projectors().await?;
         let settle_s = settle.elapsed().as_secs_f64();
         eprintln!(
             "board queries, peak: {} clients for {} s",
@@ -352,9 +352,14 @@ impl Load {
     }
 
     /// Waits until every projector's lag is 0.
-    async fn wait_for_projectors(&self, client: &awc::Client) -> anyhow::Result<()> {
+    /// Polls until every projector has caught up. Each poll on a client of
+    /// its own: one kept from before the submit phases held connections
+    /// the server had closed meanwhile, and failed the run ("connector has
+    /// been disconnected").
+    async fn wait_for_projectors(&self) -> anyhow::Result<()> {
         loop {
-            let mut response = client
+            let mut response = self
+                .client()
                 .get(format!("{}/api/v1/projections", self.base))
                 .bearer_auth(&self.token)
                 .send()
