@@ -93,25 +93,8 @@ pub(crate) struct Row<'a> {
 #[derive(Debug)]
 pub(crate) struct Plan<'a> {
     pub rows: Vec<Row<'a>>,
-    pub outcomes: Vec<Result<AppendResult, Error>>,
-    /// The global position before the batch.
-    pub base: u64,
-    /// The global position after the batch.
-    pub head: u64,
-    /// The time recorded on the batch's rows.
-    pub recorded_at: DateTime<Utc>,
-}
-
-impl Plan<'_> {
-    /// What the batch did once its transaction committed.
-    pub(crate) fn committed(self) -> Committed {
-        Committed {
-            answers: self.outcomes,
-            base: self.base,
-            head: self.head,
-            recorded_at: self.recorded_at,
-        }
-    }
+    /// What the batch has done once its transaction commits.
+    pub committed: Committed,
 }
 
 /// A batch committed: each request's answer, and where its new events are.
@@ -201,10 +184,12 @@ pub(crate) fn plan<'a>(
     }
     Plan {
         rows,
-        outcomes,
-        base,
-        head,
-        recorded_at: now,
+        committed: Committed {
+            answers: outcomes,
+            base,
+            head,
+            recorded_at: now,
+        },
     }
 }
 

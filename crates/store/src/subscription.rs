@@ -71,7 +71,8 @@ impl<S: EventStore> Subscription<S> {
     }
 
     /// Like [`next`](Self::next), but `None` once caught up instead of
-    /// waiting.
+    /// waiting: caught up as far as the store's head signal knows (events
+    /// of writers it can't see come with the next waiting read).
     pub async fn try_next(&mut self) -> Result<Option<EventEnvelope>, Error> {
         self.fill(false).await?;
         self.pop_decoded()
@@ -85,7 +86,7 @@ impl<S: EventStore> Subscription<S> {
     }
 
     /// Like [`next_recorded`](Self::next_recorded), but `None` once caught
-    /// up instead of waiting.
+    /// up (as [`try_next`](Self::try_next) says) instead of waiting.
     pub async fn try_next_recorded(&mut self) -> Result<Option<RecordedEvent>, Error> {
         self.fill(false).await?;
         Ok(self.pop())

@@ -122,7 +122,7 @@ async fn write_batch(tx: &mut PgConnection, batch: &[AppendRequest]) -> BatchOut
     let plan = group_commit::plan(batch, lookup, now_micros());
     if plan.rows.is_empty() {
         sqlx::raw_sql("ROLLBACK").execute(&mut *tx).await?;
-        return Ok(plan.committed());
+        return Ok(plan.committed);
     }
     let mut c = Columns::default();
     for r in &plan.rows {
@@ -146,9 +146,9 @@ async fn write_batch(tx: &mut PgConnection, batch: &[AppendRequest]) -> BatchOut
         .bind(c.sources)
         .bind(c.data)
         .bind(c.metadata)
-        .bind(to_i64(plan.head))
+        .bind(to_i64(plan.committed.head))
         .execute(&mut *tx)
         .await?;
     sqlx::raw_sql("COMMIT").execute(&mut *tx).await?;
-    Ok(plan.committed())
+    Ok(plan.committed)
 }

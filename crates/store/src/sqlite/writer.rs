@@ -186,7 +186,7 @@ fn commit(
     let plan = group_commit::plan(batch, lookup, now_micros());
     if plan.rows.is_empty() {
         tx.commit()?;
-        return Ok(plan.committed());
+        return Ok(plan.committed);
     }
     {
         let mut insert = tx.prepare_cached(include_str!("insert_one.sql"))?;
@@ -205,7 +205,7 @@ fn commit(
         }
     }
     tx.commit()?;
-    Ok(plan.committed())
+    Ok(plan.committed)
 }
 
 fn lookup(tx: &rusqlite::Transaction<'_>, batch: &[AppendRequest]) -> Result<Lookup, Error> {

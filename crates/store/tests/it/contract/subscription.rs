@@ -1,6 +1,15 @@
 use super::{ForTest, event, stream};
-use maos_store::ExpectedVersion;
+use maos_store::{Error, ExpectedVersion};
+use std::future::Future;
 use std::time::Duration;
+
+/// What `next` gives, failing the test if it takes over 30 s.
+async fn in_time<T>(next: impl Future<Output = Result<T, Error>>) -> T {
+    tokio::time::timeout(Duration::from_secs(30), next)
+        .await
+        .expect("the subscription stalled")
+        .unwrap()
+}
 
 pub async fn it_catches_up_and_turns_live_without_gap_or_duplicate<S: ForTest>(store: &S) {
     let s = stream();
@@ -24,11 +33,7 @@ pub async fn it_catches_up_and_turns_live_without_gap_or_duplicate<S: ForTest>(s
     };
     let mut positions = Vec::new();
     while positions.len() < 60 {
-        let e = tokio::time::timeout(Duration::from_secs(30), sub.next())
-            .await
-            .expect("subscription stalled")
-            .unwrap();
-        positions.push(e.position);
+        positions.push(in_time(sub.next()).await.position);
     }
     writer.await.unwrap();
     assert_eq!(positions, (21..=80).collect::<Vec<u64>>());
@@ -90,11 +95,7 @@ pub async fn it_hands_live_followers_exactly_what_the_log_holds<S: ForTest>(stor
         .unwrap();
     let mut followed = Vec::new();
     while followed.len() < 7 {
-        let next = tokio::time::timeout(Duration::from_secs(30), follower.next_recorded())
-            .await
-            .expect("the follower stalled")
-            .unwrap();
-        followed.push(next);
+        followed.push(in_time(follower.next_recorded()).await);
     }
     assert_eq!(followed, store.read_all_recorded(0, 100).await.unwrap());
     assert!(follower.try_next_recorded().await.unwrap().is_none());
