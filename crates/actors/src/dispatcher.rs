@@ -16,12 +16,13 @@ use crate::agent_actor::AgentActor;
 use crate::capability_index::{CapabilityIndex, SetNumber};
 use crate::messages::*;
 use crate::metrics::NodeMetrics;
+use crate::waiting_queue::WaitingQueue;
 use actix::prelude::*;
 use actix::{WeakAddr, WeakRecipient};
 use maos_domain::agent::AgentCommand;
 use maos_domain::scoring::{Candidate, History, best, score_candidates};
 use maos_domain::{AgentId, Capability, TaskId, WorkflowId};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -74,7 +75,7 @@ struct Held {
 pub(crate) struct Dispatcher {
     agents: HashMap<AgentId, Slot>,
     by_capability: CapabilityIndex,
-    waiting: VecDeque<RequestAgent>,
+    waiting: WaitingQueue<RequestAgent>,
     held: HashMap<(WorkflowId, TaskId), Held>,
     records: HashMap<(AgentId, Capability), Record>,
     history: Option<Arc<dyn AgentHistory>>,
@@ -91,7 +92,7 @@ impl Dispatcher {
         Dispatcher {
             agents: HashMap::new(),
             by_capability: CapabilityIndex::default(),
-            waiting: VecDeque::new(),
+            waiting: WaitingQueue::default(),
             held: HashMap::new(),
             records: HashMap::new(),
             history,
@@ -158,23 +159,12 @@ impl Dispatcher {
         None
     }
 
-    /// Serves waiting requests in arrival order while slots are free. Once
-    /// a request for a capability finds no agent, later requests for it are
-    /// not scored again in this pass (the same agents would refuse them), so
-    /// a pass costs at most one failed scoring per capability.
+    /// Serves waiting requests in arrival order while slots are free (see
+    /// [`WaitingQueue::serve`]: at most one failed scoring per capability).
     fn serve_waiting(&mut self) {
-        let waiting = std::mem::take(&mut self.waiting);
-        let mut exhausted: HashSet<Capability> = HashSet::new();
-        for request in waiting {
-            if exhausted.contains(&request.capability) {
-                self.waiting.push_back(request);
-                continue;
-            }
-            if let Some(unserved) = self.try_grant(request) {
-                exhausted.insert(unserved.capability.clone());
-                self.waiting.push_back(unserved);
-            }
-        }
+        let mut waiting = std::mem::take(&mut self.waiting);
+        waiting.serve(|request| self.try_grant(request));
+        self.waiting = waiting;
     }
 
     fn mark_unhealthy(&mut self, agent_id: AgentId, failures: u32, ctx: &mut Context<Self>) {
@@ -274,10 +264,10 @@ impl Handler<RequestAgent> for Dispatcher {
         if self.held.contains_key(&key) {
             return; // already granted; the workflow will use or release it
         }
-        self.waiting
-            .retain(|r| (r.workflow_id, &r.task_id) != (key.0, &key.1));
+        self.waiting.remove(&key);
         if let Some(unserved) = self.try_grant(msg) {
-            self.waiting.push_back(unserved);
+            let capability = unserved.capability.clone();
+            self.waiting.push(key, capability, unserved);
         }
     }
 }
@@ -285,8 +275,7 @@ impl Handler<RequestAgent> for Dispatcher {
 impl Handler<Withdraw> for Dispatcher {
     type Result = ();
     fn handle(&mut self, msg: Withdraw, _: &mut Context<Self>) {
-        self.waiting
-            .retain(|r| !(r.workflow_id == msg.workflow_id && r.task_id == msg.task_id));
+        self.waiting.remove(&(msg.workflow_id, msg.task_id));
     }
 }
 

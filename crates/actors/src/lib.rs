@@ -42,6 +42,7 @@ mod node;
 mod persist;
 mod spec_file;
 mod supervision;
+mod waiting_queue;
 mod workflow_actor;
 
 pub use agents_file::{AgentDefinition, AgentsFile};
