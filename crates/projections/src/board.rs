@@ -462,10 +462,29 @@ impl AgentStats {
 /// Stats per agent and capability (of one agent, if given), in agent and
 /// capability order. These are what DELEGATE's scoring reads as history.
 pub async fn agent_stats(store: &Store, agent: Option<&str>) -> Result<Vec<AgentStats>, Error> {
-    let (filter, params) = match agent {
-        Some(a) => ("WHERE a.agent_id = $1", vec![Cell::text(a)]),
-        None => ("", Vec::new()),
-    };
+    match agent {
+        Some(a) => agents_stats(store, &[a]).await,
+        None => stats_where(store, String::new(), Vec::new()).await,
+    }
+}
+
+/// Stats per agent and capability of the agents named (a page of a
+/// listing), in agent and capability order: one query for all of them.
+pub async fn agents_stats(store: &Store, agents: &[&str]) -> Result<Vec<AgentStats>, Error> {
+    if agents.is_empty() {
+        return Ok(Vec::new());
+    }
+    let placeholders: Vec<String> = (1..=agents.len()).map(|n| format!("${n}")).collect();
+    let filter = format!("WHERE a.agent_id IN ({})", placeholders.join(", "));
+    let params = agents.iter().map(|a| Cell::text(*a)).collect();
+    stats_where(store, filter, params).await
+}
+
+async fn stats_where(
+    store: &Store,
+    filter: String,
+    params: Vec<Cell>,
+) -> Result<Vec<AgentStats>, Error> {
     let sql = format!(
         "SELECT a.agent_id, t.capability, a.outcome, a.started_at, a.finished_at \
          FROM maos_attempts AS a JOIN maos_tasks AS t ON t.workflow_id = a.workflow_id AND t.task_id = a.task_id \

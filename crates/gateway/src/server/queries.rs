@@ -10,6 +10,7 @@ use super::views::{
     WorkflowDetail, WorkflowView,
 };
 use actix_web::{HttpResponse, web};
+use futures_util::{StreamExt, TryStreamExt};
 use maos_domain::agent::{self, AgentEvent, AgentState};
 use maos_domain::{AgentId, WorkflowId};
 use maos_projections::agent_directory::{self, AgentQuery};
@@ -241,18 +242,39 @@ pub async fn list_agents(
     let next = (entries.len() == q.limit)
         .then(|| entries.last().map(|e| e.agent_id.clone()))
         .flatten();
-    let mut agents = Vec::with_capacity(entries.len());
-    for entry in &entries {
-        let Ok(id) = uuid::Uuid::parse_str(&entry.agent_id) else {
-            continue;
-        };
-        // The state itself is the agent's stream folded: exact, and one
-        // agent's stream is short.
-        let view = agent_view(&state, AgentId(id)).await?;
-        if view.state.version > 0 {
-            agents.push(view);
-        }
+    let ids: Vec<AgentId> = entries
+        .iter()
+        .filter_map(|e| uuid::Uuid::parse_str(&e.agent_id).ok().map(AgentId))
+        .collect();
+    let names: Vec<String> = ids.iter().map(|id| id.0.to_string()).collect();
+    let names: Vec<&str> = names.iter().map(String::as_str).collect();
+    // The page's stats in one query; each state is its agent's stream
+    // folded (exact, and one agent's stream is short), a few at a time.
+    let mut stats: HashMap<String, Vec<StatsView>> = HashMap::new();
+    for s in board::agents_stats(&state.store, &names).await? {
+        stats
+            .entry(s.agent_id.clone())
+            .or_default()
+            .push(StatsView::from(s));
     }
+    let states: Vec<AgentState> = futures_util::stream::iter(ids.iter().copied())
+        .map(|id| fold_agent(&state, id))
+        .buffered(AGENT_FOLDS_AT_ONCE)
+        .try_collect()
+        .await?;
+    let agents: Vec<AgentView> = ids
+        .iter()
+        .zip(states)
+        .filter(|(_, folded)| folded.version > 0)
+        .map(|(id, folded)| {
+            let agent_id = id.0.to_string();
+            AgentView {
+                stats: stats.remove(&agent_id).unwrap_or_default(),
+                agent_id,
+                state: folded,
+            }
+        })
+        .collect();
     Ok(page(agents, next))
 }
 
@@ -272,30 +294,45 @@ pub async fn show_agent(
     Ok(ok(view))
 }
 
+/// Events per read of an agent's stream.
+const AGENT_PAGE: usize = 1_000;
+/// Agents' streams a listing folds at once.
+const AGENT_FOLDS_AT_ONCE: usize = 4;
+
+/// One agent: its folded stream and its stats.
 async fn agent_view(state: &AppState, id: AgentId) -> Result<AgentView, ApiError> {
-    let stream = id.stream();
-    let mut folded = AgentState::default();
-    let mut after = 0;
-    loop {
-        let events = state
-            .store
-            .read_stream_recorded(&stream, after, 1_000)
-            .await?;
-        let Some(last) = events.last() else { break };
-        after = last.version;
-        for e in &events {
-            let event = AgentEvent::from_json(&e.event_type, &e.data).map_err(|err| {
-                ApiError::internal(format!("event {} does not decode: {err}", e.id))
-            })?;
-            folded = agent::evolve(folded, &event);
-        }
-    }
+    let folded = fold_agent(state, id).await?;
     let stats = board::agent_stats(&state.store, Some(&id.0.to_string())).await?;
     Ok(AgentView {
         agent_id: id.0.to_string(),
         state: folded,
         stats: stats.into_iter().map(StatsView::from).collect(),
     })
+}
+
+/// An agent's state: its stream folded (version 0 if it has none).
+async fn fold_agent(state: &AppState, id: AgentId) -> Result<AgentState, ApiError> {
+    let stream = id.stream();
+    let mut folded = AgentState::default();
+    let mut after = 0;
+    loop {
+        let events = state
+            .store
+            .read_stream_recorded(&stream, after, AGENT_PAGE)
+            .await?;
+        for e in &events {
+            let event = AgentEvent::from_json(&e.event_type, &e.data).map_err(|err| {
+                ApiError::internal(format!("event {} does not decode: {err}", e.id))
+            })?;
+            folded = agent::evolve(folded, &event);
+        }
+        match events.last() {
+            // A short page is the stream's end: no query to find it empty.
+            Some(last) if events.len() == AGENT_PAGE => after = last.version,
+            _ => break,
+        }
+    }
+    Ok(folded)
 }
 
 /// The audit filters a request names.

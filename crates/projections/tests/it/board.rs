@@ -159,6 +159,16 @@ pub async fn the_board_follows_workflows_and_agents(store: &Store) {
         .await
         .unwrap();
     assert_eq!(stats.len(), 1);
+    // A page's agents in one query: the same stats, in agent order.
+    let (one_text, two_text) = (one.to_string(), two.to_string());
+    let both = board::agents_stats(store, &[&two_text, &one_text])
+        .await
+        .unwrap();
+    let mut each = board::agent_stats(store, Some(&one_text)).await.unwrap();
+    each.extend(stats.iter().cloned());
+    each.sort_by(|a, b| (&a.agent_id, &a.capability).cmp(&(&b.agent_id, &b.capability)));
+    assert_eq!(both, each);
+    assert!(board::agents_stats(store, &[]).await.unwrap().is_empty());
     assert_eq!(
         (
             stats[0].completed,

@@ -103,6 +103,42 @@ pub async fn a_workflow_escalates_is_answered_completes_and_can_be_audited_repla
     let cli_board = server.cli_json(&["board", "--workflow", &id]);
     assert_eq!(cli_board, board);
 
+    // The agents with their records: a listing carries the stats each
+    // agent's own view has, and counts the build just done.
+    let builder = board
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["task_id"] == "build")
+        .unwrap()["assignee"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let listed = server.get("/api/v1/agents").await;
+    assert_eq!(listed.status, 200, "{:?}", listed.body);
+    let listed = listed.body["data"].as_array().unwrap().clone();
+    assert!(listed.len() > 1, "{listed:?}");
+    for agent in &listed {
+        let own = server
+            .get(&format!(
+                "/api/v1/agents/{}",
+                agent["agent_id"].as_str().unwrap()
+            ))
+            .await;
+        assert_eq!(own.body["data"], *agent);
+    }
+    let record = listed
+        .iter()
+        .find(|a| a["agent_id"] == builder)
+        .unwrap_or_else(|| panic!("{builder} not in {listed:?}"));
+    let completed: u64 = record["stats"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|s| s["completed"].as_u64())
+        .sum();
+    assert!(completed >= 1, "{record}");
+
     // The audit trail: who did what, and why.
     let audit = server
         .eventually(
