@@ -95,6 +95,7 @@ fn apply_task_event(state: &mut WorkflowState, event: &WorkflowEvent, status: Ta
         E::TaskAssigned(e) => {
             task.attempt = e.attempt;
             task.assignee = Some(e.agent_id);
+            task.last_agent = Some(e.agent_id);
             task.deadline = Some(e.deadline);
             task.retry_not_before = None;
             task.first_assigned_at.get_or_insert(e.assigned_at);

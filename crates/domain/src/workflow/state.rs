@@ -38,6 +38,10 @@ pub struct TaskState {
     pub attempt: Attempt,
     /// The agent holding the current attempt, if one is out.
     pub assignee: Option<AgentId>,
+    /// The agent of the latest attempt, kept after it ends: who did (or
+    /// last tried) the task.
+    #[serde(default)]
+    pub last_agent: Option<AgentId>,
     /// When the current attempt times out.
     pub deadline: Option<DateTime<Utc>>,
     /// Failed or timed-out attempts counted against the retry budget.
@@ -63,6 +67,7 @@ impl TaskState {
             status: TaskStatus::CREATED,
             attempt: Attempt(0),
             assignee: None,
+            last_agent: None,
             deadline: None,
             failures: 0,
             retry_not_before: None,

@@ -159,6 +159,31 @@ fn completing_a_task_readies_its_dependents_and_the_last_one_completes_the_workf
 }
 
 #[test]
+fn a_finished_attempt_frees_the_task_and_keeps_who_had_it() {
+    let mut history = submitted(vec![task("a", &[])]);
+    history.push(assigned("a", 1, agent(1), at(1)));
+    let running = Workflow::fold(&history);
+    let a = &running.tasks[&TaskId::from("a")];
+    assert_eq!((a.assignee, a.last_agent), (Some(agent(1)), Some(agent(1))));
+    history.push(completed("a", 1, at(5)));
+    let done = Workflow::fold(&history);
+    let a = &done.tasks[&TaskId::from("a")];
+    assert_eq!((a.assignee, a.last_agent), (None, Some(agent(1))));
+}
+
+#[test]
+fn a_state_saved_before_last_agent_existed_still_loads() {
+    let history = submitted(vec![task("a", &[])]);
+    let state = Workflow::fold(&history);
+    let mut snapshot = serde_json::to_value(&state).unwrap();
+    for task in snapshot["tasks"].as_object_mut().unwrap().values_mut() {
+        task.as_object_mut().unwrap().remove("last_agent");
+    }
+    let restored: WorkflowState = serde_json::from_value(snapshot).unwrap();
+    assert_eq!(restored, state);
+}
+
+#[test]
 fn a_task_cannot_be_assigned_before_its_dependencies_complete() {
     let history = submitted(vec![task("a", &[]), task("b", &["a"])]);
     given::<Workflow>(history)

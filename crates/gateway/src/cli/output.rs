@@ -137,7 +137,11 @@ pub fn task_table(state: &Value, short_ids: bool) -> String {
             tasks
                 .iter()
                 .map(|(id, t)| {
-                    let agent = cell(&t["assignee"]);
+                    // Who holds it now, else who had it last.
+                    let agent = match &t["assignee"] {
+                        Value::Null => cell(&t["last_agent"]),
+                        held => cell(held),
+                    };
                     vec![
                         id.clone(),
                         cell(&t["status"]),
@@ -161,4 +165,36 @@ pub fn task_table(state: &Value, short_ids: bool) -> String {
         ],
         &rows,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::task_table;
+    use serde_json::json;
+
+    #[test]
+    fn the_task_table_names_the_agent_holding_a_task_or_the_last_one() {
+        let state = json!({"tasks": {
+            "build": {"status": "completed", "assignee": null, "last_agent": "aaaaaaaa-1111",
+                      "spec": {"capability": "backend"}, "attempt": 1, "last_error": null},
+            "test": {"status": "running", "assignee": "bbbbbbbb-2222", "last_agent": "bbbbbbbb-2222",
+                     "spec": {"capability": "qa"}, "attempt": 1, "last_error": null},
+            "ship": {"status": "pending", "assignee": null, "last_agent": null,
+                     "spec": {"capability": "release"}, "attempt": 0, "last_error": null},
+        }});
+        let table = task_table(&state, true);
+        let line = |task: &str| {
+            table
+                .lines()
+                .find(|l| l.starts_with(task))
+                .unwrap_or_else(|| panic!("no {task} in {table}"))
+                .split_whitespace()
+                .nth(3)
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(line("build"), "aaaaaaaa");
+        assert_eq!(line("test"), "bbbbbbbb");
+        assert_eq!(line("ship"), "-");
+    }
 }
