@@ -110,6 +110,11 @@ impl Prepared {
         } = self;
         match rows {
             PreparedRows::Sqlite(sqlite, statements) => {
+                // Statement texts made here, not on the writer thread.
+                let from_log: Vec<(LogInserts, LogRows)> = from_log
+                    .into_iter()
+                    .map(|rows| (LogInserts::new(rows.sql.sqlite), rows))
+                    .collect();
                 let applied = sqlite
                     .write(move |c| {
                         for (name, from) in &moves {
@@ -122,8 +127,8 @@ impl Prepared {
                                 return Ok(None);
                             }
                         }
-                        for rows in &from_log {
-                            insert_log_rows(c, rows.sql.sqlite, &rows.columns)?;
+                        for (inserts, rows) in &from_log {
+                            insert_log_rows(c, inserts, &rows.columns)?;
                         }
                         for (sql, params) in &statements {
                             c.prepare_cached(sql)?
@@ -436,18 +441,33 @@ pub(crate) fn sqlite_value(cell: Cell) -> rusqlite::types::Value {
 /// Rows per statement when log rows are inserted on SQLite.
 const LOG_ROWS_PER_INSERT: usize = 64;
 
-/// Inserts log rows with `into` (`INSERT INTO t (…) VALUES`), many rows per
-/// statement (two statement shapes, both kept prepared); ids are bound as
-/// text, formatted on the stack.
+/// The two statement shapes log rows are inserted with on SQLite: one of
+/// [`LOG_ROWS_PER_INSERT`] rows and one of a single row.
+struct LogInserts {
+    many: String,
+    one: String,
+}
+
+impl LogInserts {
+    /// From `into`: `INSERT INTO t (…) VALUES`.
+    fn new(into: &str) -> Self {
+        let statement = |n: usize| format!("{into} {}", vec!["(?,?,?,?,?,?)"; n].join(","));
+        LogInserts {
+            many: statement(LOG_ROWS_PER_INSERT),
+            one: statement(1),
+        }
+    }
+}
+
+/// Inserts log rows, many rows per statement (both shapes kept prepared);
+/// ids are bound as text, formatted on the stack.
 fn insert_log_rows(
     c: &rusqlite::Connection,
-    into: &str,
+    inserts: &LogInserts,
     columns: &LogColumns,
 ) -> Result<(), maos_store::Error> {
     let rows = columns.position.len();
-    let statement = |n: usize| format!("{into} {}", vec!["(?,?,?,?,?,?)"; n].join(","));
-    let many = statement(LOG_ROWS_PER_INSERT);
-    let one = statement(1);
+    let (many, one) = (&inserts.many, &inserts.one);
     let mut start = 0;
     while start < rows {
         let n = if rows - start >= LOG_ROWS_PER_INSERT {
@@ -455,7 +475,7 @@ fn insert_log_rows(
         } else {
             1
         };
-        let mut insert = c.prepare_cached(if n == 1 { &one } else { &many })?;
+        let mut insert = c.prepare_cached(if n == 1 { one } else { many })?;
         let mut column = 1;
         for row in start..start + n {
             let mut correlation = uuid::Uuid::encode_buffer();
