@@ -43,9 +43,9 @@ impl ReadModel for AuditLog {
 static FROM_LOG: FromLog = FromLog {
     sqlite: "INSERT INTO maos_audit \
         (position, event_type, correlation_id, causation_id, user_id, recorded_at) VALUES",
-    postgres: "INSERT INTO maos_audit \
+    postgres: "COPY maos_audit \
         (position, event_type, correlation_id, causation_id, user_id, recorded_at) \
-        SELECT * FROM unnest($1::int8[], $2::text[], $3::uuid[], $4::uuid[], $5::text[], $6::int8[])",
+        FROM STDIN (FORMAT binary)",
 };
 
 /// One event, as the audit log indexes it.

@@ -24,6 +24,7 @@ pub mod history;
 mod log_rows;
 mod projector;
 pub mod replay;
+mod reset;
 mod sink;
 
 pub use change::{Cell, Change};

@@ -4,7 +4,7 @@
 //! A failure is retried with back-off and stops only this projector.
 
 use crate::log_rows::{LogColumns, LogRows};
-use crate::{Change, Error, replay, sink};
+use crate::{Change, Error, replay, reset, sink};
 use maos_store::{EventStore, RecordedEvent, Store};
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,10 +45,10 @@ pub struct FromLog {
     /// `INSERT INTO t (the six columns, in that order) VALUES`, to which
     /// the sink adds one `(?,?,?,?,?,?)` per row (ids bound as text).
     pub sqlite: &'static str,
-    /// Inserts the batch's columns as arrays: `$1` position `int8[]`, `$2`
-    /// type `text[]`, `$3` correlation id `uuid[]`, `$4` causation id
-    /// `uuid[]`, `$5` user id `text[]`, `$6` recorded at (µs since the
-    /// epoch) `int8[]`.
+    /// `COPY t (the six columns, in that order) FROM STDIN (FORMAT
+    /// binary)`, columns of types `int8` (position), `text` (type), `uuid`
+    /// (correlation id), `uuid` (causation id), `text` (user id), `int8`
+    /// (recorded at, µs since the epoch).
     pub postgres: &'static str,
 }
 
@@ -141,7 +141,7 @@ impl<M: ReadModel> Projector<M> {
         let mut attempts = 0;
         let checkpoint = loop {
             let started = async {
-                sink::restore_indexes(&self.store, self.model.tables()).await?;
+                reset::restore_indexes(&self.store, self.model.tables()).await?;
                 Ok::<_, Error>(self.store.load_checkpoint(&self.checkpoint_name()).await?)
             };
             match started.await {
@@ -205,7 +205,7 @@ impl<M: ReadModel> Projector<M> {
     /// Applies everything committed up to now, in batches; returns the new
     /// checkpoint. `progress(done, total)` follows along.
     pub async fn catch_up(&self, progress: impl FnMut(u64, u64)) -> Result<u64, Error> {
-        sink::restore_indexes(&self.store, self.model.tables()).await?;
+        reset::restore_indexes(&self.store, self.model.tables()).await?;
         let model: &dyn ReadModel = &*self.model;
         let to = replay::replay(&self.store, &[model], self.config.batch_size, progress).await?;
         self.set(ProjectorState::Running, to);

@@ -3,13 +3,13 @@
 //! batch's rows and checkpoints are written in one transaction.
 
 use crate::projector::{batch_changes, checkpoint_name};
-use crate::{Error, ReadModel, sink};
+use crate::{Error, ReadModel, reset, sink};
 use maos_store::{EventStore, RecordedEvent, Store};
 use tokio::task::JoinHandle;
 
 /// Events per transaction in a rebuild: each transaction is one flush, and
 /// a bigger batch merges more changes of one row before they are written.
-pub const REBUILD_BATCH: usize = 10_000;
+pub const REBUILD_BATCH: usize = 40_000;
 
 /// Resets the tables and checkpoints of `models` and replays the whole log
 /// into all of them in one pass. `progress(done, total)` follows along.
@@ -25,9 +25,9 @@ pub async fn rebuild(
 ) -> Result<u64, Error> {
     let names: Vec<String> = models.iter().map(|m| checkpoint_name(m.name())).collect();
     let tables: Vec<&'static str> = models.iter().flat_map(|m| m.tables()).copied().collect();
-    sink::reset(store, &names, &tables).await?;
+    reset::reset(store, &names, &tables).await?;
     let to = replay(store, models, REBUILD_BATCH, progress).await?;
-    sink::restore_indexes(store, &tables).await?;
+    reset::restore_indexes(store, &tables).await?;
     Ok(to)
 }
 

@@ -1,5 +1,5 @@
 //! Writes a projector's changes and its new checkpoint in one transaction,
-//! on whichever backend the store runs on; and resets a read model.
+//! on whichever backend the store runs on.
 
 use crate::compact::Compacted;
 use crate::log_rows::{LogColumns, LogRows};
@@ -21,22 +21,6 @@ const SQLITE_CHECKPOINT: &str = "INSERT INTO maos_checkpoints (name, position, u
      ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at";
 const POSTGRES_CHECKPOINT: &str = "INSERT INTO maos_checkpoints (name, position, updated_at) VALUES ($1, $2, now()) \
      ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at";
-
-/// A table's secondary indexes (not those behind its primary key or a
-/// unique constraint) with their definitions.
-const SQLITE_INDEXES: &str = "SELECT name, sql FROM sqlite_master \
-     WHERE type = 'index' AND tbl_name = $1 AND sql IS NOT NULL ORDER BY name";
-const POSTGRES_INDEXES: &str = "SELECT i.indexname::text, i.indexdef FROM pg_indexes i \
-     WHERE i.schemaname = current_schema() AND i.tablename = $1 \
-     AND NOT EXISTS (SELECT 1 FROM pg_constraint c \
-         WHERE c.conindid = format('%I.%I', i.schemaname, i.indexname)::regclass) \
-     ORDER BY i.indexname";
-const DEFER_INDEX: &str =
-    "INSERT INTO maos_deferred_indexes (name, table_name, definition) VALUES ($1, $2, $3)";
-const DEFERRED_INDEXES: &str =
-    "SELECT name, definition FROM maos_deferred_indexes WHERE table_name = $1 ORDER BY name";
-const UNDEFER_INDEX: &str = "DELETE FROM maos_deferred_indexes WHERE name = $1";
-const POSTGRES_INDEX_MEMORY: &str = "SET LOCAL maintenance_work_mem = '256MB'";
 
 /// Writes `changes` and the rows of `from_log`, and moves each checkpoint
 /// of `moves` from its position there to `to`, atomically — but only if
@@ -162,15 +146,11 @@ impl Prepared {
                     }
                 }
                 for LogRows { sql, columns } in from_log {
-                    sqlx::query(sql.postgres)
-                        .bind(columns.position)
-                        .bind(columns.event_type)
-                        .bind(columns.correlation_id)
-                        .bind(columns.causation_id)
-                        .bind(columns.user_id)
-                        .bind(columns.recorded_at)
-                        .execute(&mut *tx)
-                        .await?;
+                    let data = columns.copy_binary();
+                    drop(columns);
+                    let mut copy = tx.copy_in_raw(sql.postgres).await?;
+                    copy.send(data).await?;
+                    copy.finish().await?;
                 }
                 write_postgres(&mut tx, compacted).await?;
                 for (name, _) in &moves {
@@ -185,124 +165,6 @@ impl Prepared {
             }
         }
     }
-}
-
-/// Empties `tables`, removes the checkpoints `names` and sets the tables'
-/// secondary indexes aside (see [`restore_indexes`]), atomically.
-pub(crate) async fn reset(
-    store: &Store,
-    names: &[String],
-    tables: &[&'static str],
-) -> Result<(), Error> {
-    let names = names.to_vec();
-    let tables = tables.to_vec();
-    match store {
-        Store::Sqlite(sqlite) => {
-            sqlite
-                .write(move |c| {
-                    for table in &tables {
-                        c.execute(&format!("DELETE FROM {table}"), [])?;
-                        for (index, definition) in sqlite_pairs(c, SQLITE_INDEXES, table)? {
-                            c.prepare_cached(DEFER_INDEX)?
-                                .execute((&index, table, &definition))?;
-                            c.execute(&format!("DROP INDEX \"{index}\""), [])?;
-                        }
-                    }
-                    for name in &names {
-                        c.execute("DELETE FROM maos_checkpoints WHERE name = $1", [name])?;
-                    }
-                    Ok(())
-                })
-                .await?;
-        }
-        Store::Postgres(postgres) => {
-            let mut tx = postgres.pool().begin().await?;
-            for table in &tables {
-                sqlx::query(sqlx::AssertSqlSafe(format!("TRUNCATE {table}")))
-                    .execute(&mut *tx)
-                    .await?;
-                let indexes: Vec<(String, String)> = sqlx::query_as(POSTGRES_INDEXES)
-                    .bind(table)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                for (index, definition) in indexes {
-                    sqlx::query(DEFER_INDEX)
-                        .bind(&index)
-                        .bind(table)
-                        .bind(&definition)
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query(sqlx::AssertSqlSafe(format!("DROP INDEX \"{index}\"")))
-                        .execute(&mut *tx)
-                        .await?;
-                }
-            }
-            for name in &names {
-                sqlx::query("DELETE FROM maos_checkpoints WHERE name = $1")
-                    .bind(name)
-                    .execute(&mut *tx)
-                    .await?;
-            }
-            tx.commit().await?;
-        }
-    }
-    Ok(())
-}
-
-/// Makes again the indexes of `tables` that a rebuild set aside, in one
-/// transaction. Nothing to do (one query) when none are.
-pub(crate) async fn restore_indexes(store: &Store, tables: &[&'static str]) -> Result<(), Error> {
-    let tables = tables.to_vec();
-    match store {
-        Store::Sqlite(sqlite) => {
-            sqlite
-                .write(move |c| {
-                    for table in &tables {
-                        for (index, definition) in sqlite_pairs(c, DEFERRED_INDEXES, table)? {
-                            c.execute(&definition, [])?;
-                            c.prepare_cached(UNDEFER_INDEX)?.execute([&index])?;
-                        }
-                    }
-                    Ok(())
-                })
-                .await?;
-        }
-        Store::Postgres(postgres) => {
-            let mut tx = postgres.pool().begin().await?;
-            // Room to sort a million-row index in memory rather than in
-            // temporary files (the server's default is 64 MB); for this
-            // transaction only.
-            sqlx::query(POSTGRES_INDEX_MEMORY).execute(&mut *tx).await?;
-            for table in &tables {
-                let deferred: Vec<(String, String)> = sqlx::query_as(DEFERRED_INDEXES)
-                    .bind(table)
-                    .fetch_all(&mut *tx)
-                    .await?;
-                for (index, definition) in deferred {
-                    sqlx::query(sqlx::AssertSqlSafe(definition))
-                        .execute(&mut *tx)
-                        .await?;
-                    sqlx::query(UNDEFER_INDEX)
-                        .bind(&index)
-                        .execute(&mut *tx)
-                        .await?;
-                }
-            }
-            tx.commit().await?;
-        }
-    }
-    Ok(())
-}
-
-/// The (name, definition) rows `sql` gives for `table`.
-fn sqlite_pairs(
-    c: &rusqlite::Connection,
-    sql: &str,
-    table: &str,
-) -> Result<Vec<(String, String)>, maos_store::Error> {
-    Ok(c.prepare_cached(sql)?
-        .query_map([table], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<Result<_, _>>()?)
 }
 
 /// Same-shaped changes, to be written with one statement: all of them

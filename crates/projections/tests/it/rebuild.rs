@@ -203,6 +203,7 @@ impl ReadModel for BrokenAfter {
 /// table brings them back, identical.
 pub async fn a_rebuild_puts_back_the_indexes_it_set_aside(store: &Store) {
     crate::audit::run_workflow(store, "dave", Uuid::now_v7()).await;
+    let writer_before = writer_settings(store).await;
     let before = crate::support::indexes(store, "maos_audit").await;
     assert!(
         before.len() >= 5,
@@ -213,6 +214,11 @@ pub async fn a_rebuild_puts_back_the_indexes_it_set_aside(store: &Store) {
         .await
         .unwrap();
     assert_eq!(crate::support::indexes(store, "maos_audit").await, before);
+    assert_eq!(
+        writer_settings(store).await,
+        writer_before,
+        "building the indexes leaves the SQLite writer's own settings"
+    );
 
     let models: [&dyn ReadModel; 2] = [&AuditLog, &BrokenAfter(3)];
     let error = replay::rebuild(store, &models, |_, _| {})
@@ -226,11 +232,13 @@ pub async fn a_rebuild_puts_back_the_indexes_it_set_aside(store: &Store) {
         "the cut-short rebuild left the indexes set aside"
     );
     let head = store.head_position().await.unwrap();
-    let caught_up = Projector::new(store.clone(), AuditLog, ProjectorConfig::default())
-        .catch_up(|_, _| {})
-        .await
-        .unwrap();
-    assert_eq!(caught_up, head);
+    // Two projectors of the table starting at once: each index is built
+    // once, and neither fails on the other's.
+    let projector = || Projector::new(store.clone(), AuditLog, ProjectorConfig::default());
+    let (one, other) = (projector(), projector());
+    let (first, second) = tokio::join!(one.catch_up(|_, _| {}), other.catch_up(|_, _| {}));
+    assert_eq!(first.unwrap(), head);
+    assert_eq!(second.unwrap(), head);
     assert_eq!(crate::support::indexes(store, "maos_audit").await, before);
     assert_eq!(
         crate::support::rows(store, "maos_audit", "position")
@@ -238,4 +246,21 @@ pub async fn a_rebuild_puts_back_the_indexes_it_set_aside(store: &Store) {
             .len() as u64,
         head
     );
+}
+
+/// The SQLite writer connection's sorter threads and cache size (nothing
+/// on PostgreSQL).
+async fn writer_settings(store: &Store) -> Option<(i64, i64)> {
+    let Store::Sqlite(sqlite) = store else {
+        return None;
+    };
+    let settings = sqlite
+        .write(|c| {
+            let threads = c.query_row("PRAGMA threads", [], |r| r.get(0))?;
+            let cache = c.query_row("PRAGMA cache_size", [], |r| r.get(0))?;
+            Ok((threads, cache))
+        })
+        .await
+        .unwrap();
+    Some(settings)
 }
