@@ -1,6 +1,8 @@
 //! Replaying the log into read models: catch-up and rebuild. Several
-//! models replay together, so the log is read once for all of them and each
-//! batch's rows and checkpoints are written in one transaction.
+//! models replay together, so the log is read once for all of them; each
+//! batch is one transaction per model (its rows and its checkpoint), the
+//! models' transactions running side by side (on PostgreSQL each on its
+//! own connection; SQLite's writer takes them into one turn).
 
 use crate::projector::{batch_changes, checkpoint_name};
 use crate::{Error, ReadModel, reset, sink};
@@ -65,7 +67,11 @@ pub(crate) async fn replay(
         };
         drop(batch);
         if let Some(previous) = writing.take() {
-            if !previous.write.await.map_err(stopped)?? {
+            let mut applied = true;
+            for write in previous.writes {
+                applied &= write.await.map_err(stopped)??;
+            }
+            if !applied {
                 // Another run moved a checkpoint: resume each model from its own.
                 next.abort();
                 checkpoints = load(store, &names).await?;
@@ -79,7 +85,10 @@ pub(crate) async fn replay(
             return Ok(checkpoints.iter().copied().min().unwrap_or(start));
         };
         writing = Some(Writing {
-            write: tokio::spawn(prepared.write()),
+            writes: prepared
+                .into_iter()
+                .map(|model| tokio::spawn(model.write()))
+                .collect(),
             to: last,
         });
         for checkpoint in &mut checkpoints {
@@ -88,14 +97,15 @@ pub(crate) async fn replay(
     }
 }
 
-/// A batch's transaction running in its own task.
+/// A batch's transactions, one per model, each running in its own task.
 struct Writing {
-    write: JoinHandle<Result<bool, Error>>,
+    writes: Vec<JoinHandle<Result<bool, Error>>>,
     to: u64,
 }
 
-/// The transaction that applies `batch` (ending at `last`) to each model
-/// not already past it.
+/// The transactions that apply `batch` (ending at `last`) to each model
+/// not already past it, one per model: a model's rows move only with its
+/// own checkpoint, so the models' writes need not wait for each other.
 fn prepare(
     store: &Store,
     models: &[&dyn ReadModel],
@@ -103,19 +113,19 @@ fn prepare(
     checkpoints: &[u64],
     batch: &[RecordedEvent],
     last: u64,
-) -> Result<sink::Prepared, Error> {
-    let mut changes = Vec::new();
-    let mut from_log = Vec::new();
-    let mut moves = Vec::new();
+) -> Result<Vec<sink::Prepared>, Error> {
+    let mut prepared = Vec::new();
     for ((model, name), &checkpoint) in models.iter().zip(names).zip(checkpoints) {
         if checkpoint >= last {
             continue;
         }
+        let (mut changes, mut from_log) = (Vec::new(), Vec::new());
         let fresh = batch.iter().filter(|e| e.position > checkpoint);
         batch_changes(*model, fresh, &mut changes, &mut from_log)?;
-        moves.push((name.clone(), checkpoint));
+        let moves = [(name.clone(), checkpoint)];
+        prepared.push(sink::prepare(store, &moves, changes, from_log, last));
     }
-    Ok(sink::prepare(store, &moves, changes, from_log, last))
+    Ok(prepared)
 }
 
 fn stopped(error: tokio::task::JoinError) -> Error {
