@@ -71,6 +71,16 @@ impl Change {
     /// PostgreSQL: one array parameter per column (`unnest`), in the order
     /// of [`Change::columns`].
     pub fn bulk_sql_postgres(&self) -> String {
+        self.bulk_postgres(true)
+    }
+
+    /// [`Change::bulk_sql_postgres`] for rows known not to exist yet: a
+    /// plain insert, without `ON CONFLICT` (an existing row fails it).
+    pub(crate) fn bulk_insert_sql_postgres(&self) -> String {
+        self.bulk_postgres(false)
+    }
+
+    fn bulk_postgres(&self, upsert: bool) -> String {
         let (table, key, others) = self.shape();
         let columns: Vec<&str> = key.iter().chain(&others).copied().collect();
         let arrays: Vec<String> = self
@@ -82,10 +92,16 @@ impl Change {
                 Cell::Text(_) => format!("${}::text[]", i + 1),
             })
             .collect();
-        format!(
-            "INSERT INTO {table} ({}) SELECT * FROM unnest({}) ON CONFLICT ({}) {}",
+        let insert = format!(
+            "INSERT INTO {table} ({}) SELECT * FROM unnest({})",
             columns.join(", "),
-            arrays.join(", "),
+            arrays.join(", ")
+        );
+        if !upsert {
+            return insert;
+        }
+        format!(
+            "{insert} ON CONFLICT ({}) {}",
             key.join(", "),
             self.conflict(table, &others)
         )
@@ -239,6 +255,18 @@ mod tests {
             "INSERT INTO stats (agent, done) VALUES ($1, $2) ON CONFLICT (agent) DO UPDATE SET done = stats.done + excluded.done"
         );
         assert_eq!(add.params()[1], Cell::Int(Some(1)));
+        assert_eq!(
+            upsert.bulk_insert_sql_postgres(),
+            "INSERT INTO board (workflow, task, status, attempt) \
+             SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::int8[])"
+        );
+        assert_eq!(
+            upsert.bulk_sql_postgres(),
+            format!(
+                "{} ON CONFLICT (workflow, task) DO UPDATE SET status = excluded.status, attempt = excluded.attempt",
+                upsert.bulk_insert_sql_postgres()
+            )
+        );
         assert_eq!(
             add.sql_for_rows(2),
             "INSERT INTO stats (agent, done) VALUES ($1, $2), ($3, $4) ON CONFLICT (agent) DO UPDATE SET done = stats.done + excluded.done"

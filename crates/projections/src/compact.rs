@@ -32,8 +32,8 @@ pub(crate) fn compact(changes: Vec<Change>) -> Compacted {
     let mut index: HashMap<u64, usize> = HashMap::default();
     index.reserve(changes.len());
     for change in changes {
-        let slot = row_hash(&change, true);
-        let other_kind = row_hash(&change, false);
+        let slot = kind_row_hash(&change, true);
+        let other_kind = kind_row_hash(&change, false);
         if let Some(&i) = index.get(&other_kind)
             && same_row(&out.changes[i], &change, false)
         {
@@ -64,9 +64,15 @@ pub(crate) fn compact(changes: Vec<Change>) -> Compacted {
 
 /// The row a change touches, and its kind (or the other kind, with
 /// `same_kind` false).
-fn row_hash(change: &Change, same_kind: bool) -> u64 {
+fn kind_row_hash(change: &Change, same_kind: bool) -> u64 {
     let (upsert, table, key) = parts(change);
     FixedState::default().hash_one((upsert == same_kind, table, key))
+}
+
+/// The row a change touches (table and key), whatever its kind.
+pub(crate) fn row_hash(change: &Change) -> u64 {
+    let (_, table, key) = parts(change);
+    FixedState::default().hash_one((table, key))
 }
 
 /// Whether `a` and `b` touch the same row, with the same kind of change

@@ -20,6 +20,7 @@ mod change;
 mod compact;
 pub mod db;
 mod error;
+mod fresh_rows;
 pub mod history;
 mod log_rows;
 mod projector;

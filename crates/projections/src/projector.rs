@@ -207,7 +207,14 @@ impl<M: ReadModel> Projector<M> {
     pub async fn catch_up(&self, progress: impl FnMut(u64, u64)) -> Result<u64, Error> {
         reset::restore_indexes(&self.store, self.model.tables()).await?;
         let model: &dyn ReadModel = &*self.model;
-        let to = replay::replay(&self.store, &[model], self.config.batch_size, progress).await?;
+        let to = replay::replay(
+            &self.store,
+            &[model],
+            self.config.batch_size,
+            replay::Tables::AsFound,
+            progress,
+        )
+        .await?;
         self.set(ProjectorState::Running, to);
         Ok(to)
     }

@@ -4,6 +4,7 @@
 //! models' transactions running side by side (on PostgreSQL each on its
 //! own connection; SQLite's writer takes them into one turn).
 
+use crate::fresh_rows::FreshRows;
 use crate::projector::{batch_changes, checkpoint_name};
 use crate::{Error, ReadModel, reset, sink};
 use maos_store::{EventStore, RecordedEvent, Store};
@@ -11,7 +12,7 @@ use tokio::task::JoinHandle;
 
 /// Events per transaction in a rebuild: each transaction is one flush, and
 /// a bigger batch merges more changes of one row before they are written.
-pub const REBUILD_BATCH: usize = 40_000;
+pub const REBUILD_BATCH: usize = 100_000;
 
 /// Resets the tables and checkpoints of `models` and replays the whole log
 /// into all of them in one pass. `progress(done, total)` follows along.
@@ -25,10 +26,20 @@ pub async fn rebuild(
     models: &[&dyn ReadModel],
     progress: impl FnMut(u64, u64),
 ) -> Result<u64, Error> {
+    rebuild_in_batches(store, models, REBUILD_BATCH, progress).await
+}
+
+/// [`rebuild`], `batch_size` events per transaction.
+pub async fn rebuild_in_batches(
+    store: &Store,
+    models: &[&dyn ReadModel],
+    batch_size: usize,
+    progress: impl FnMut(u64, u64),
+) -> Result<u64, Error> {
     let names: Vec<String> = models.iter().map(|m| checkpoint_name(m.name())).collect();
     let tables: Vec<&'static str> = models.iter().flat_map(|m| m.tables()).copied().collect();
     reset::reset(store, &names, &tables).await?;
-    let to = replay(store, models, REBUILD_BATCH, progress).await?;
+    let to = replay(store, models, batch_size, Tables::Emptied, progress).await?;
     reset::restore_indexes(store, &tables).await?;
     Ok(to)
 }
@@ -44,9 +55,16 @@ pub(crate) async fn replay(
     store: &Store,
     models: &[&dyn ReadModel],
     batch_size: usize,
+    tables: Tables,
     mut progress: impl FnMut(u64, u64),
 ) -> Result<u64, Error> {
     let names: Vec<String> = models.iter().map(|m| checkpoint_name(m.name())).collect();
+    // Rows each model has written so far, while its tables are known to
+    // hold nothing else.
+    let mut fresh: Vec<Option<FreshRows>> = models
+        .iter()
+        .map(|_| (tables == Tables::Emptied).then(FreshRows::default))
+        .collect();
     // Where each model will be once the batch being written is committed.
     let mut checkpoints = load(store, &names).await?;
     let start = checkpoints.iter().copied().min().unwrap_or(0);
@@ -61,7 +79,12 @@ pub(crate) async fn replay(
         let prepared = match last {
             Some(last) => {
                 next = read_ahead(store, last, batch_size);
-                Some(prepare(store, models, &names, &checkpoints, &batch, last)?)
+                let models = Models {
+                    models,
+                    names: &names,
+                    checkpoints: &checkpoints,
+                };
+                Some(prepare(store, models, &mut fresh, &batch, last)?)
             }
             None => None,
         };
@@ -72,8 +95,10 @@ pub(crate) async fn replay(
                 applied &= write.await.map_err(stopped)??;
             }
             if !applied {
-                // Another run moved a checkpoint: resume each model from its own.
+                // Another run moved a checkpoint: resume each model from its
+                // own, upserting every row (the other run wrote some).
                 next.abort();
+                fresh.iter_mut().for_each(|rows| *rows = None);
                 checkpoints = load(store, &names).await?;
                 let from = checkpoints.iter().copied().min().unwrap_or(start);
                 next = read_ahead(store, from, batch_size);
@@ -108,24 +133,55 @@ struct Writing {
 /// own checkpoint, so the models' writes need not wait for each other.
 fn prepare(
     store: &Store,
-    models: &[&dyn ReadModel],
-    names: &[String],
-    checkpoints: &[u64],
+    models: Models<'_>,
+    fresh: &mut [Option<FreshRows>],
     batch: &[RecordedEvent],
     last: u64,
 ) -> Result<Vec<sink::Prepared>, Error> {
     let mut prepared = Vec::new();
-    for ((model, name), &checkpoint) in models.iter().zip(names).zip(checkpoints) {
+    let Models {
+        models,
+        names,
+        checkpoints,
+    } = models;
+    for (((model, name), &checkpoint), fresh) in
+        models.iter().zip(names).zip(checkpoints).zip(fresh)
+    {
         if checkpoint >= last {
             continue;
         }
         let (mut changes, mut from_log) = (Vec::new(), Vec::new());
-        let fresh = batch.iter().filter(|e| e.position > checkpoint);
-        batch_changes(*model, fresh, &mut changes, &mut from_log)?;
+        let events = batch.iter().filter(|e| e.position > checkpoint);
+        batch_changes(*model, events, &mut changes, &mut from_log)?;
         let moves = [(name.clone(), checkpoint)];
-        prepared.push(sink::prepare(store, &moves, changes, from_log, last));
+        prepared.push(sink::prepare(
+            store,
+            &moves,
+            changes,
+            from_log,
+            last,
+            fresh.as_mut(),
+        ));
     }
     Ok(prepared)
+}
+
+/// The models replaying, with their checkpoint names and where each is.
+#[derive(Clone, Copy)]
+struct Models<'a> {
+    models: &'a [&'a dyn ReadModel],
+    names: &'a [String],
+    checkpoints: &'a [u64],
+}
+
+/// What a replay may assume of the models' tables.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Tables {
+    /// Emptied for this replay (a rebuild): a row it has not written yet
+    /// is not there.
+    Emptied,
+    /// Anything (a catch-up).
+    AsFound,
 }
 
 fn stopped(error: tokio::task::JoinError) -> Error {

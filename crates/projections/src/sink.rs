@@ -2,6 +2,7 @@
 //! on whichever backend the store runs on.
 
 use crate::compact::Compacted;
+use crate::fresh_rows::FreshRows;
 use crate::log_rows::{LogColumns, LogRows};
 use crate::{Cell, Change, Error};
 use maos_store::Store;
@@ -34,7 +35,9 @@ pub(crate) async fn commit(
     from_log: Vec<LogRows>,
     to: u64,
 ) -> Result<bool, Error> {
-    prepare(store, moves, changes, from_log, to).write().await
+    prepare(store, moves, changes, from_log, to, None)
+        .write()
+        .await
 }
 
 /// A batch's transaction made ready to run: everything but the database
@@ -51,16 +54,20 @@ enum PreparedRows {
     /// Statements and their parameters, so the SQLite writer thread (which
     /// every append waits for) only executes them.
     Sqlite(SqliteStore, SqliteStatements),
-    Postgres(PostgresStore, Compacted),
+    /// Rows not written before (plain inserts; see [`FreshRows`]), and
+    /// the rest.
+    Postgres(PostgresStore, Vec<Change>, Compacted),
 }
 
-/// Makes the transaction [`commit`] runs, without running it.
+/// Makes the transaction [`commit`] runs, without running it. `fresh`:
+/// the rows a rebuild has written so far (see [`FreshRows`]).
 pub(crate) fn prepare(
     store: &Store,
     moves: &[(String, u64)],
     changes: Vec<Change>,
     from_log: Vec<LogRows>,
     to: u64,
+    fresh: Option<&mut FreshRows>,
 ) -> Prepared {
     let to = i64::try_from(to).unwrap_or(i64::MAX);
     // One order for everyone, so two runs locking the same rows can't
@@ -73,7 +80,13 @@ pub(crate) fn prepare(
     let compacted = crate::compact::compact(changes);
     let rows = match store {
         Store::Sqlite(sqlite) => PreparedRows::Sqlite(sqlite.clone(), sqlite_statements(compacted)),
-        Store::Postgres(postgres) => PreparedRows::Postgres(postgres.clone(), compacted),
+        Store::Postgres(postgres) => {
+            let (inserts, upserts) = match fresh {
+                Some(fresh) => fresh.split(compacted),
+                None => (Vec::new(), compacted),
+            };
+            PreparedRows::Postgres(postgres.clone(), inserts, upserts)
+        }
     };
     Prepared {
         moves,
@@ -129,7 +142,7 @@ impl Prepared {
                     .await?;
                 Ok(applied.is_some())
             }
-            PreparedRows::Postgres(postgres, compacted) => {
+            PreparedRows::Postgres(postgres, inserts, upserts) => {
                 let mut tx = postgres.pool().begin().await?;
                 for (name, from) in &moves {
                     // The row lock serializes concurrent runs of this projector.
@@ -152,7 +165,12 @@ impl Prepared {
                     copy.send(data).await?;
                     copy.finish().await?;
                 }
-                write_postgres(&mut tx, compacted).await?;
+                let inserts = Compacted {
+                    changes: inserts,
+                    ordered: false,
+                };
+                write_postgres(&mut tx, inserts, Write::Insert).await?;
+                write_postgres(&mut tx, upserts, Write::Upsert).await?;
                 for (name, _) in &moves {
                     sqlx::query(POSTGRES_CHECKPOINT)
                         .bind(name)
@@ -236,15 +254,31 @@ fn statement_sizes(n: usize) -> impl Iterator<Item = usize> {
     full.chain(parts)
 }
 
+/// How [`write_postgres`] writes its rows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Write {
+    Upsert,
+    /// Rows known not to exist yet (see [`FreshRows`]).
+    Insert,
+}
+
 /// Writes compacted changes: each group of same-shaped rows as one bulk
-/// statement.
-async fn write_postgres(tx: &mut PgConnection, compacted: Compacted) -> Result<(), Error> {
+/// statement; a lone upsert as its own statement.
+async fn write_postgres(
+    tx: &mut PgConnection,
+    compacted: Compacted,
+    write: Write,
+) -> Result<(), Error> {
     for group in groups(compacted) {
-        if group.len() == 1 {
+        if group.len() == 1 && write == Write::Upsert {
             execute_postgres(&mut *tx, &group[0]).await?;
             continue;
         }
-        let mut query = sqlx::query(sqlx::AssertSqlSafe(group[0].bulk_sql_postgres()));
+        let sql = match write {
+            Write::Upsert => group[0].bulk_sql_postgres(),
+            Write::Insert => group[0].bulk_insert_sql_postgres(),
+        };
+        let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
         let columns = group[0].params().len();
         let mut cells: Vec<Vec<Cell>> = vec![Vec::with_capacity(group.len()); columns];
         for change in group {
