@@ -48,5 +48,6 @@ on_both_backends!(
     history::a_fork_reruns_only_the_tasks_not_completed_at_the_fork_point,
     rebuild::rebuilding_gives_the_rows_incremental_projection_gave,
     rebuild::a_rebuild_puts_back_the_indexes_it_set_aside,
+    rebuild::two_rebuilds_at_once_give_the_rows_incremental_projection_gave,
     exactly_once::a_projector_stopped_mid_run_applies_every_event_exactly_once,
 );
