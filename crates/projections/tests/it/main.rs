@@ -49,5 +49,6 @@ on_both_backends!(
     rebuild::rebuilding_gives_the_rows_incremental_projection_gave,
     rebuild::a_rebuild_puts_back_the_indexes_it_set_aside,
     rebuild::two_rebuilds_at_once_give_the_rows_incremental_projection_gave,
+    rebuild::a_rebuild_overtaken_by_another_run_upserts_what_that_run_wrote,
     exactly_once::a_projector_stopped_mid_run_applies_every_event_exactly_once,
 );

@@ -216,6 +216,75 @@ pub async fn two_rebuilds_at_once_give_the_rows_incremental_projection_gave(stor
     assert_eq!(rebuilt, incremental);
 }
 
+/// A rebuild whose batch another run got ahead of resumes from where that
+/// run left the checkpoint, and upserts from then on: a row the other run
+/// made first is never inserted again (a unique violation on PostgreSQL).
+pub async fn a_rebuild_overtaken_by_another_run_upserts_what_that_run_wrote(store: &Store) {
+    create_counts_table(store).await;
+    let append = |event_type: &'static str, n: usize| async move {
+        let events = (0..n)
+            .map(|_| {
+                NewEvent::new(
+                    event_type,
+                    serde_json::json!({}),
+                    Metadata::new(Uuid::nil()),
+                )
+            })
+            .collect();
+        store
+            .append("test-overtaken", ExpectedVersion::Any, events)
+            .await
+            .unwrap();
+    };
+    append("tests.a.seen", 8).await;
+    append("tests.b.seen", 4).await;
+    // The rebuild stops after its first batch's write (with its second
+    // batch already worked out) until released.
+    let (paused, released) = (
+        std::sync::Arc::new(std::sync::Barrier::new(2)),
+        std::sync::Arc::new(std::sync::Barrier::new(2)),
+    );
+    let rebuild = {
+        let (store, paused, released) = (store.clone(), paused.clone(), released.clone());
+        tokio::spawn(async move {
+            let models: [&dyn ReadModel; 1] = [&EventCounter];
+            let mut first = true;
+            replay::rebuild_in_batches(&store, &models, 4, |done, _| {
+                if done > 0 && std::mem::take(&mut first) {
+                    paused.wait();
+                    released.wait();
+                }
+            })
+            .await
+        })
+    };
+    tokio::task::spawn_blocking(move || paused.wait())
+        .await
+        .unwrap();
+    // Another run takes the rest, making the row of `tests.b.seen`; then
+    // more events of that type follow.
+    Projector::new(store.clone(), EventCounter, ProjectorConfig::default())
+        .catch_up(|_, _| {})
+        .await
+        .unwrap();
+    append("tests.b.seen", 4).await;
+    tokio::task::spawn_blocking(move || released.wait())
+        .await
+        .unwrap();
+    let head = store.head_position().await.unwrap();
+    assert_eq!(rebuild.await.unwrap().unwrap(), head);
+    let expected: Vec<String> = [("tests.a.seen", 8), ("tests.b.seen", 8), ("total", 16)]
+        .iter()
+        .map(|(k, n)| {
+            format!(
+                "{:?}",
+                vec![format!("{:?}", Some(k)), format!("{:?}", Some(n))]
+            )
+        })
+        .collect();
+    assert_eq!(counts(store).await, expected);
+}
+
 /// Refuses every event past a position, as a model with a bug would.
 struct BrokenAfter(u64);
 
