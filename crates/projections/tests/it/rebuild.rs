@@ -236,10 +236,11 @@ pub async fn a_rebuild_overtaken_by_another_run_upserts_what_that_run_wrote(stor
             .await
             .unwrap();
     };
-    append("tests.a.seen", 8).await;
+    append("tests.a.seen", 12).await;
     append("tests.b.seen", 4).await;
-    // The rebuild stops after its first batch's write (with its second
-    // batch already worked out) until released.
+    // The rebuild stops after its first batch's write until released. It
+    // has read up to its third batch by then (positions 9-12, all `a`):
+    // the row of `b` is not among the rows it knows of.
     let (paused, released) = (
         std::sync::Arc::new(std::sync::Barrier::new(2)),
         std::sync::Arc::new(std::sync::Barrier::new(2)),
@@ -273,7 +274,7 @@ pub async fn a_rebuild_overtaken_by_another_run_upserts_what_that_run_wrote(stor
         .unwrap();
     let head = store.head_position().await.unwrap();
     assert_eq!(rebuild.await.unwrap().unwrap(), head);
-    let expected: Vec<String> = [("tests.a.seen", 8), ("tests.b.seen", 8), ("total", 16)]
+    let expected: Vec<String> = [("tests.a.seen", 12), ("tests.b.seen", 8), ("total", 20)]
         .iter()
         .map(|(k, n)| {
             format!(
