@@ -102,6 +102,14 @@ pub async fn events_tail_and_projection_rebuilds_work_from_the_command_line(serv
         "{lines:?}"
     );
 
+    // The live projectors have caught up, so "before" is the whole log.
+    server
+        .eventually("/api/v1/projections", |views| {
+            views
+                .as_array()
+                .is_some_and(|v| v.iter().all(|p| p["lag"] == 0))
+        })
+        .await;
     let before = server.cli_json(&["audit", "query", "--limit", "1000"]);
     let out = server.cli(&["projections", "rebuild", "audit"]);
     assert!(
