@@ -12,7 +12,7 @@ use tokio::task::JoinHandle;
 
 /// Events per transaction in a rebuild: each transaction is one flush, and
 /// a bigger batch merges more changes of one row before they are written.
-pub const REBUILD_BATCH: usize = 100_000;
+pub const REBUILD_BATCH: usize = 40_000;
 
 /// Resets the tables and checkpoints of `models` and replays the whole log
 /// into all of them in one pass. `progress(done, total)` follows along.
