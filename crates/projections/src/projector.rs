@@ -239,8 +239,8 @@ impl<M: ReadModel> Projector<M> {
         let mut changes = Vec::new();
         let mut from_log = Vec::new();
         batch_changes(&*self.model, batch.iter(), &mut changes, &mut from_log)?;
-        let moves = [(self.checkpoint_name(), from)];
-        if !sink::commit(&self.store, &moves, changes, from_log, last).await? {
+        let name = self.checkpoint_name();
+        if !sink::commit(&self.store, (&name, from), changes, from_log, last).await? {
             return Ok(Applied::CheckpointMoved);
         }
         self.set(ProjectorState::Running, last);

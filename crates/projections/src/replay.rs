@@ -79,12 +79,8 @@ pub(crate) async fn replay(
         let prepared = match last {
             Some(last) => {
                 next = read_ahead(store, last, batch_size);
-                let models = Models {
-                    models,
-                    names: &names,
-                    checkpoints: &checkpoints,
-                };
-                Some(prepare(store, models, &mut fresh, &batch, last)?)
+                let at = (names.as_slice(), checkpoints.as_slice());
+                Some(prepare(store, models, at, &mut fresh, &batch, last)?)
             }
             None => None,
         };
@@ -131,19 +127,16 @@ struct Writing {
 /// The transactions that apply `batch` (ending at `last`) to each model
 /// not already past it, one per model: a model's rows move only with its
 /// own checkpoint, so the models' writes need not wait for each other.
+/// `(names, checkpoints)`: each model's checkpoint name and where it is.
 fn prepare(
     store: &Store,
-    models: Models<'_>,
+    models: &[&dyn ReadModel],
+    (names, checkpoints): (&[String], &[u64]),
     fresh: &mut [Option<FreshRows>],
     batch: &[RecordedEvent],
     last: u64,
 ) -> Result<Vec<sink::Prepared>, Error> {
     let mut prepared = Vec::new();
-    let Models {
-        models,
-        names,
-        checkpoints,
-    } = models;
     for (((model, name), &checkpoint), fresh) in
         models.iter().zip(names).zip(checkpoints).zip(fresh)
     {
@@ -153,10 +146,9 @@ fn prepare(
         let (mut changes, mut from_log) = (Vec::new(), Vec::new());
         let events = batch.iter().filter(|e| e.position > checkpoint);
         batch_changes(*model, events, &mut changes, &mut from_log)?;
-        let moves = [(name.clone(), checkpoint)];
         prepared.push(sink::prepare(
             store,
-            &moves,
+            (name, checkpoint),
             changes,
             from_log,
             last,
@@ -164,14 +156,6 @@ fn prepare(
         ));
     }
     Ok(prepared)
-}
-
-/// The models replaying, with their checkpoint names and where each is.
-#[derive(Clone, Copy)]
-struct Models<'a> {
-    models: &'a [&'a dyn ReadModel],
-    names: &'a [String],
-    checkpoints: &'a [u64],
 }
 
 /// What a replay may assume of the models' tables.

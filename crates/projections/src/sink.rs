@@ -23,19 +23,18 @@ const SQLITE_CHECKPOINT: &str = "INSERT INTO maos_checkpoints (name, position, u
 const POSTGRES_CHECKPOINT: &str = "INSERT INTO maos_checkpoints (name, position, updated_at) VALUES ($1, $2, now()) \
      ON CONFLICT (name) DO UPDATE SET position = excluded.position, updated_at = excluded.updated_at";
 
-/// Writes `changes` and the rows of `from_log`, and moves each checkpoint
-/// of `moves` from its position there to `to`, atomically — but only if
-/// every one of them is still at that position inside the transaction.
-/// Returns whether it applied: `false` means another run moved one of them
-/// first (nothing was written).
+/// Writes `changes` and the rows of `from_log`, and moves the checkpoint
+/// `name` from `from` to `to`, atomically — but only if it is still at
+/// `from` inside the transaction. Returns whether it applied: `false`
+/// means another run moved it first (nothing was written).
 pub(crate) async fn commit(
     store: &Store,
-    moves: &[(String, u64)],
+    (name, from): (&str, u64),
     changes: Vec<Change>,
     from_log: Vec<LogRows>,
     to: u64,
 ) -> Result<bool, Error> {
-    prepare(store, moves, changes, from_log, to, None)
+    prepare(store, (name, from), changes, from_log, to, None)
         .write()
         .await
 }
@@ -43,7 +42,9 @@ pub(crate) async fn commit(
 /// A batch's transaction made ready to run: everything but the database
 /// calls, so it can be worked out while the previous batch is written.
 pub(crate) struct Prepared {
-    moves: Vec<(String, i64)>,
+    /// The checkpoint and where it must still be.
+    name: String,
+    from: i64,
     from_log: Vec<LogRows>,
     to: i64,
     rows: PreparedRows,
@@ -63,20 +64,13 @@ enum PreparedRows {
 /// the rows a rebuild has written so far (see [`FreshRows`]).
 pub(crate) fn prepare(
     store: &Store,
-    moves: &[(String, u64)],
+    (name, from): (&str, u64),
     changes: Vec<Change>,
     from_log: Vec<LogRows>,
     to: u64,
     fresh: Option<&mut FreshRows>,
 ) -> Prepared {
     let to = i64::try_from(to).unwrap_or(i64::MAX);
-    // One order for everyone, so two runs locking the same rows can't
-    // deadlock.
-    let mut moves: Vec<(String, i64)> = moves
-        .iter()
-        .map(|(name, from)| (name.clone(), i64::try_from(*from).unwrap_or(i64::MAX)))
-        .collect();
-    moves.sort();
     let compacted = crate::compact::compact(changes);
     let rows = match store {
         Store::Sqlite(sqlite) => PreparedRows::Sqlite(sqlite.clone(), sqlite_statements(compacted)),
@@ -89,7 +83,8 @@ pub(crate) fn prepare(
         }
     };
     Prepared {
-        moves,
+        name: name.to_owned(),
+        from: i64::try_from(from).unwrap_or(i64::MAX),
         from_log,
         to,
         rows,
@@ -100,7 +95,8 @@ impl Prepared {
     /// Runs the transaction; see [`commit`].
     pub(crate) async fn write(self) -> Result<bool, Error> {
         let Prepared {
-            moves,
+            name,
+            from,
             from_log,
             to,
             rows,
@@ -114,15 +110,13 @@ impl Prepared {
                     .collect();
                 let applied = sqlite
                     .write(move |c| {
-                        for (name, from) in &moves {
-                            let current: i64 = c
-                                .prepare_cached(SQLITE_CURRENT)?
-                                .query_row([name], |r| r.get(0))
-                                .optional()?
-                                .unwrap_or(0);
-                            if current != *from {
-                                return Ok(None);
-                            }
+                        let current: i64 = c
+                            .prepare_cached(SQLITE_CURRENT)?
+                            .query_row([&name], |r| r.get(0))
+                            .optional()?
+                            .unwrap_or(0);
+                        if current != from {
+                            return Ok(None);
                         }
                         for (inserts, rows) in &from_log {
                             insert_log_rows(c, inserts, &rows.columns)?;
@@ -132,10 +126,8 @@ impl Prepared {
                                 .execute(rusqlite::params_from_iter(params))?;
                         }
                         let now = chrono::Utc::now().timestamp_micros();
-                        for (name, _) in &moves {
-                            c.prepare_cached(SQLITE_CHECKPOINT)?
-                                .execute(rusqlite::params![name, to, now])?;
-                        }
+                        c.prepare_cached(SQLITE_CHECKPOINT)?
+                            .execute(rusqlite::params![name, to, now])?;
                         // Handed back to be freed here, not on the writer thread.
                         Ok(Some((statements, from_log)))
                     })
@@ -144,19 +136,17 @@ impl Prepared {
             }
             PreparedRows::Postgres(postgres, inserts, upserts) => {
                 let mut tx = postgres.pool().begin().await?;
-                for (name, from) in &moves {
-                    // The row lock serializes concurrent runs of this projector.
-                    sqlx::query(POSTGRES_CLAIM)
-                        .bind(name)
-                        .execute(&mut *tx)
-                        .await?;
-                    let current: i64 = sqlx::query_scalar(POSTGRES_LOCK)
-                        .bind(name)
-                        .fetch_one(&mut *tx)
-                        .await?;
-                    if current != *from {
-                        return Ok(false);
-                    }
+                // The row lock serializes concurrent runs of this projector.
+                sqlx::query(POSTGRES_CLAIM)
+                    .bind(&name)
+                    .execute(&mut *tx)
+                    .await?;
+                let current: i64 = sqlx::query_scalar(POSTGRES_LOCK)
+                    .bind(&name)
+                    .fetch_one(&mut *tx)
+                    .await?;
+                if current != from {
+                    return Ok(false);
                 }
                 for LogRows { sql, columns } in from_log {
                     let data = columns.copy_binary();
@@ -171,13 +161,11 @@ impl Prepared {
                 };
                 write_postgres(&mut tx, inserts, Write::Insert).await?;
                 write_postgres(&mut tx, upserts, Write::Upsert).await?;
-                for (name, _) in &moves {
-                    sqlx::query(POSTGRES_CHECKPOINT)
-                        .bind(name)
-                        .bind(to)
-                        .execute(&mut *tx)
-                        .await?;
-                }
+                sqlx::query(POSTGRES_CHECKPOINT)
+                    .bind(&name)
+                    .bind(to)
+                    .execute(&mut *tx)
+                    .await?;
                 tx.commit().await?;
                 Ok(true)
             }

@@ -44,6 +44,21 @@ pub async fn counts(store: &Store) -> Vec<String> {
     crate::support::rows(store, "test_counts", "key").await
 }
 
+/// The rows [`counts`] gives for these keys and counts, in key order.
+pub fn count_rows<K: Into<String>>(counts: impl IntoIterator<Item = (K, i64)>) -> Vec<String> {
+    let counts: std::collections::BTreeMap<String, i64> =
+        counts.into_iter().map(|(k, n)| (k.into(), n)).collect();
+    counts
+        .into_iter()
+        .map(|(k, n)| {
+            format!(
+                "{:?}",
+                vec![format!("{:?}", Some(k)), format!("{:?}", Some(n))]
+            )
+        })
+        .collect()
+}
+
 /// A projector is stopped (its task aborted) again and again while events
 /// are appended, and started afresh each time. Whenever it stops — before,
 /// during or after a transaction — rows and checkpoint move together, so in
@@ -98,15 +113,7 @@ pub async fn a_projector_stopped_mid_run_applies_every_event_exactly_once(store:
         *expected.entry(e.event_type.clone()).or_default() += 1;
     }
     expected.insert("total".into(), all.len() as i64);
-    let expected: Vec<String> = expected
-        .into_iter()
-        .map(|(k, n)| {
-            format!(
-                "{:?}",
-                vec![format!("{:?}", Some(k)), format!("{:?}", Some(n))]
-            )
-        })
-        .collect();
+    let expected = count_rows(expected);
     assert_eq!(counts(store).await, expected, "after {stops} stops");
 }
 
