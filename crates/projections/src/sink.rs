@@ -108,8 +108,9 @@ impl Prepared {
                     .into_iter()
                     .map(|rows| (LogInserts::new(rows.sql.sqlite), rows))
                     .collect();
+                // Only this projector waits on its rows: they yield to appends.
                 let applied = sqlite
-                    .write(move |c| {
+                    .write_yielding(move |c| {
                         let current: i64 = c
                             .prepare_cached(SQLITE_CURRENT)?
                             .query_row([&name], |r| r.get(0))

@@ -9,6 +9,7 @@
 //! Positions are allocated under SQLite's write lock, so they follow commit
 //! order even if another process writes the same file.
 
+mod held_back;
 mod rows;
 mod writer;
 
@@ -149,13 +150,37 @@ impl SqliteStore {
         T: Send + 'static,
         F: FnOnce(&rusqlite::Connection) -> Result<T, Error> + Send + 'static,
     {
+        self.run_job(write, writer::Request::Job).await
+    }
+
+    /// [`SqliteStore::write`] for writes nobody but their caller waits on
+    /// (read models): it yields to appends, running in a turn without
+    /// them unless it has waited a couple of milliseconds already, so an
+    /// append never waits for its rows.
+    pub async fn write_yielding<T, F>(&self, write: F) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Connection) -> Result<T, Error> + Send + 'static,
+    {
+        self.run_job(write, writer::Request::Yielding).await
+    }
+
+    async fn run_job<T, F>(
+        &self,
+        write: F,
+        request: fn(Box<dyn writer::Job>) -> writer::Request,
+    ) -> Result<T, Error>
+    where
+        T: Send + 'static,
+        F: FnOnce(&rusqlite::Connection) -> Result<T, Error> + Send + 'static,
+    {
         let (reply, answer) = oneshot::channel();
         let job = writer::ClosureJob {
             write: Some(write),
             result: None,
             reply,
         };
-        self.enqueue(writer::Request::Job(Box::new(job))).await?;
+        self.enqueue(request(Box::new(job))).await?;
         answer.await.map_err(|_| Error::WriterStopped)?
     }
 

@@ -4,12 +4,14 @@
 //! Every write to the file comes through here — appends (group commit), and
 //! any other write as a job (checkpoints, snapshots, read models) under a
 //! savepoint of its own — gathered into one `BEGIN IMMEDIATE` transaction
-//! per turn. A second writing connection would wait on SQLite's
+//! per turn. Writes that yield (read models) are held back while appends
+//! wait (see [`super::held_back`]). A second writing connection would wait on SQLite's
 //! file lock, whose busy handler sleeps in steps of up to 100 ms. An async
 //! driver would also hand every statement to a worker thread and back, which
 //! costs more than the flush; here a turn costs one hop in (the queue) and
 //! one out (the replies).
 
+use super::held_back::HeldBack;
 use crate::group_commit::{self, AppendRequest, BatchOutcome, Lookup, MAX_BATCH_EVENTS, Recorded};
 use crate::int::{to_i64, to_u64};
 use crate::recent::Recent;
@@ -17,7 +19,7 @@ use crate::{Error, event::now_micros};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::oneshot;
 use tokio::sync::{mpsc, watch};
 
@@ -29,8 +31,10 @@ const WRITER_STATEMENTS: usize = 128;
 /// Something to write.
 pub(super) enum Request {
     Append(AppendRequest),
-    /// Any other write (checkpoints, snapshots, read models, ...).
+    /// Any other write (checkpoints, snapshots, tokens, ...).
     Job(Box<dyn Job>),
+    /// A write that yields to appends (read models).
+    Yielding(Box<dyn Job>),
 }
 
 impl std::fmt::Debug for Request {
@@ -38,6 +42,7 @@ impl std::fmt::Debug for Request {
         match self {
             Request::Append(a) => f.debug_tuple("Append").field(a).finish(),
             Request::Job(_) => f.write_str("Job"),
+            Request::Yielding(_) => f.write_str("Yielding"),
         }
     }
 }
@@ -130,8 +135,30 @@ fn run(
     head: &watch::Sender<u64>,
     recent: &Recent,
 ) {
-    while let Some(first) = queue.blocking_recv() {
-        let (appends, mut jobs) = gather(first, &mut queue);
+    let mut held = HeldBack::default();
+    loop {
+        // With writes held back, the writer doesn't sleep: it takes what
+        // has come meanwhile, or else runs the held writes.
+        let first = if held.is_empty() {
+            match queue.blocking_recv() {
+                Some(first) => Some(first),
+                None => break,
+            }
+        } else {
+            queue.try_recv().ok()
+        };
+        let Gathered {
+            appends,
+            mut jobs,
+            yielding,
+        } = first.map(|f| gather(f, &mut queue)).unwrap_or_default();
+        let now = Instant::now();
+        held.hold(yielding, now);
+        let others_wait = !appends.is_empty() || !jobs.is_empty();
+        jobs.extend(held.release(others_wait, now));
+        if appends.is_empty() && jobs.is_empty() {
+            continue;
+        }
         let outcome = commit(connection, &appends, &mut jobs);
         let committed = outcome.as_ref().map(|_| ()).map_err(Clone::clone);
         for job in jobs {
@@ -141,29 +168,34 @@ fn run(
     }
 }
 
+/// The requests one turn took from the queue.
+#[derive(Default)]
+struct Gathered {
+    appends: Vec<AppendRequest>,
+    jobs: Vec<Box<dyn Job>>,
+    yielding: Vec<Box<dyn Job>>,
+}
+
 /// `first` and every request already waiting behind it, up to
-/// [`MAX_BATCH_EVENTS`] appended events: appends, and the other writes.
-fn gather(
-    first: Request,
-    queue: &mut mpsc::Receiver<Request>,
-) -> (Vec<AppendRequest>, Vec<Box<dyn Job>>) {
-    let mut appends = Vec::new();
-    let mut jobs = Vec::new();
+/// [`MAX_BATCH_EVENTS`] appended events.
+fn gather(first: Request, queue: &mut mpsc::Receiver<Request>) -> Gathered {
+    let mut gathered = Gathered::default();
     let mut events = 0;
     let mut next = Some(first);
     while let Some(request) = next.take() {
         match request {
             Request::Append(append) => {
                 events += append.events.len();
-                appends.push(append);
+                gathered.appends.push(append);
             }
-            Request::Job(job) => jobs.push(job),
+            Request::Job(job) => gathered.jobs.push(job),
+            Request::Yielding(job) => gathered.yielding.push(job),
         }
         if events < MAX_BATCH_EVENTS {
             next = queue.try_recv().ok();
         }
     }
-    (appends, jobs)
+    gathered
 }
 
 /// Decides the appends and writes them and the other requests in one

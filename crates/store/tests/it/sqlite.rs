@@ -126,6 +126,56 @@ mod writes {
         store.cleanup().await;
     }
 
+    /// Polls `future` once: far enough to queue its request with the
+    /// writer (the queue has room), not to wait for the answer.
+    async fn queue<F: Future + Unpin>(future: &mut F) {
+        std::future::poll_fn(|cx| {
+            assert!(
+                std::pin::Pin::new(&mut *future).poll(cx).is_pending(),
+                "answered while the writer was held"
+            );
+            std::task::Poll::Ready(())
+        })
+        .await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_yielding_write_lets_the_appends_queued_behind_it_commit_first() {
+        let store = SqliteStore::fresh().await;
+        // Hold the writer in a write until both requests below are queued.
+        let (started, writer_held) = tokio::sync::oneshot::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let holding = tokio::spawn({
+            let store = store.clone();
+            async move {
+                store
+                    .write(move |_| {
+                        let _ = started.send(());
+                        let _ = released.recv();
+                        Ok(())
+                    })
+                    .await
+            }
+        });
+        writer_held.await.unwrap();
+        let mut read_model = Box::pin(store.write_yielding(|c| {
+            Ok(c.query_row("SELECT count(*) FROM maos_events", [], |r| {
+                r.get::<_, i64>(0)
+            })?)
+        }));
+        queue(&mut read_model).await;
+        let s = stream();
+        let mut append = Box::pin(store.append(&s, ExpectedVersion::NoStream, vec![event(1)]));
+        queue(&mut append).await;
+        release.send(()).unwrap();
+        holding.await.unwrap().unwrap();
+
+        // Queued first, the read model's write ran after the append.
+        assert_eq!(append.await.unwrap().last_position, 1);
+        assert_eq!(read_model.await.unwrap(), 1);
+        store.cleanup().await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn opening_a_url_creates_missing_directories() {
         let root = std::env::temp_dir().join(format!("maos-test-{}", uuid::Uuid::now_v7()));
