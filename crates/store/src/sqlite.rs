@@ -155,8 +155,8 @@ impl SqliteStore {
 
     /// [`SqliteStore::write`] for writes nobody but their caller waits on
     /// (read models): it yields to appends, running in a turn without
-    /// them unless it has waited a couple of milliseconds already, so an
-    /// append never waits for its rows.
+    /// them unless it has waited a couple of milliseconds already, so
+    /// appends seldom wait for its rows.
     pub async fn write_yielding<T, F>(&self, write: F) -> Result<T, Error>
     where
         T: Send + 'static,

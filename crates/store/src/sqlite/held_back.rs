@@ -1,7 +1,7 @@
 //! Writes that yield to appends.
 //!
-//! A read model's batch (rows and checkpoint) costs the writer several
-//! times what an append costs, and nobody waits on it but its projector.
+//! A read model's batch (rows and checkpoint) costs the writer more than
+//! an append does, and nobody waits on it but its projector.
 //! Run in the same turn as appends, it makes them wait for its rows; so
 //! the writer holds such writes back while appends or other writes are
 //! waiting, and runs them in a turn of their own once the queue is empty.

@@ -5,8 +5,8 @@
 //! any other write as a job (checkpoints, snapshots, read models) under a
 //! savepoint of its own — gathered into one `BEGIN IMMEDIATE` transaction
 //! per turn. Writes that yield (read models) are held back while appends
-//! wait (see [`super::held_back`]). A second writing connection would wait on SQLite's
-//! file lock, whose busy handler sleeps in steps of up to 100 ms. An async
+//! wait (see [`super::held_back`]). A second writing connection would
+//! wait on SQLite's file lock, whose busy handler sleeps in steps of up to 100 ms. An async
 //! driver would also hand every statement to a worker thread and back, which
 //! costs more than the flush; here a turn costs one hop in (the queue) and
 //! one out (the replies).
@@ -155,10 +155,9 @@ fn run(
         let now = Instant::now();
         held.hold(yielding, now);
         let others_wait = !appends.is_empty() || !jobs.is_empty();
+        // Never an empty turn: with nothing else gathered, every held
+        // write is released (and something was gathered or held).
         jobs.extend(held.release(others_wait, now));
-        if appends.is_empty() && jobs.is_empty() {
-            continue;
-        }
         let outcome = commit(connection, &appends, &mut jobs);
         let committed = outcome.as_ref().map(|_| ()).map_err(Clone::clone);
         for job in jobs {
