@@ -6,10 +6,10 @@
 //! savepoint of its own — gathered into one `BEGIN IMMEDIATE` transaction
 //! per turn. Writes that yield (read models) are held back while appends
 //! wait (see [`super::held_back`]). A second writing connection would
-//! wait on SQLite's file lock, whose busy handler sleeps in steps of up to 100 ms. An async
-//! driver would also hand every statement to a worker thread and back, which
-//! costs more than the flush; here a turn costs one hop in (the queue) and
-//! one out (the replies).
+//! wait on SQLite's file lock, whose busy handler sleeps in steps of up to
+//! 100 ms. An async driver would also hand every statement to a worker
+//! thread and back, which costs more than the flush; here a turn costs one
+//! hop in (the queue) and one out (the replies).
 
 use super::held_back::HeldBack;
 use crate::group_commit::{self, AppendRequest, BatchOutcome, Lookup, MAX_BATCH_EVENTS, Recorded};
