@@ -109,6 +109,12 @@ pub(super) fn spawn(
     // The writer probes three b-trees per event; keep their hot pages in
     // memory rather than re-reading them from the OS on every batch.
     connection.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
+    // Every job runs under a savepoint, whose journal holds the original
+    // of each page the job changes. With temporary files on disk (SQLite's
+    // default), a journal over 64 KiB spills into a new file in the
+    // temporary directory, written a page at a time: most of a turn's
+    // system calls. In memory it is a copy of each page, dropped at commit.
+    connection.pragma_update(None, "temp_store", "MEMORY")?;
 
     // Read models write rows in a few statement shapes and sizes each
     // (see the projections' sink); all of them stay prepared.
