@@ -142,6 +142,7 @@ fn run(
     recent: &Recent,
 ) {
     let mut held = HeldBack::default();
+    let mut flush = Flush::default();
     loop {
         // With writes held back, the writer doesn't sleep: it takes what
         // has come meanwhile, or else runs the held writes.
@@ -164,12 +165,40 @@ fn run(
         // Never an empty turn: with nothing else gathered, every held
         // write is released (and something was gathered or held).
         jobs.extend(held.release(others_wait, now));
-        let outcome = commit(connection, &appends, &mut jobs);
+        let outcome = flush
+            .set(connection, others_wait)
+            .and_then(|()| commit(connection, &appends, &mut jobs));
         let committed = outcome.as_ref().map(|_| ()).map_err(Clone::clone);
         for job in jobs {
             job.finish(committed.clone());
         }
         group_commit::deliver(appends, outcome, head, recent);
+    }
+}
+
+/// Whether the writer's commits flush the WAL. Only a turn of nothing but
+/// read-model writes commits without a flush of its own: those rows and
+/// their checkpoint are derived from events already flushed, and they sit
+/// in the WAL before anything committed later, so the next flushed commit
+/// (any append, any other write, a checkpoint) makes them durable too. A
+/// crash before it loses only that read model's last batches, which its
+/// projector replays from its checkpoint, committed with them. Everything
+/// else, and so every append, commits with `synchronous=FULL`.
+#[derive(Debug, Default)]
+struct Flush {
+    deferred: bool,
+}
+
+impl Flush {
+    /// Sets the level for the coming turn (a pragma only when it changes).
+    fn set(&mut self, connection: &Connection, flushed: bool) -> Result<(), Error> {
+        if self.deferred == !flushed {
+            return Ok(());
+        }
+        let level = if flushed { "FULL" } else { "NORMAL" };
+        connection.pragma_update(None, "synchronous", level)?;
+        self.deferred = !flushed;
+        Ok(())
     }
 }
 

@@ -176,6 +176,66 @@ mod writes {
         store.cleanup().await;
     }
 
+    /// The `synchronous` level a write's turn commits with (2 = FULL, 1 =
+    /// NORMAL).
+    fn flush_level(c: &rusqlite::Connection) -> Result<i64, Error> {
+        Ok(c.pragma_query_value(None, "synchronous", |r| r.get(0))?)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn only_a_turn_of_read_model_writes_commits_without_a_flush() {
+        let store = SqliteStore::fresh().await;
+        assert_eq!(store.write_yielding(flush_level).await.unwrap(), 1);
+        assert_eq!(store.write(flush_level).await.unwrap(), 2);
+        assert_eq!(store.write_yielding(flush_level).await.unwrap(), 1);
+        let s = stream();
+        store
+            .append(&s, ExpectedVersion::NoStream, vec![event(1)])
+            .await
+            .unwrap();
+        assert_eq!(store.write(flush_level).await.unwrap(), 2);
+        store.cleanup().await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_read_model_write_that_joins_appends_commits_with_their_flush() {
+        let store = SqliteStore::fresh().await;
+        // A write that holds the writer until told to go on.
+        let hold = || {
+            let (started, writer_held) = tokio::sync::oneshot::channel();
+            let (release, released) = std::sync::mpsc::channel::<()>();
+            let write = Box::pin(store.write(move |_| {
+                let _ = started.send(());
+                let _ = released.recv();
+                Ok(())
+            }));
+            (write, writer_held, release)
+        };
+        let (mut first, first_held, release_first) = hold();
+        queue(&mut first).await;
+        first_held.await.unwrap();
+        let mut read_model = Box::pin(store.write_yielding(flush_level));
+        queue(&mut read_model).await;
+        // A second write queued with the read model's runs next, and the
+        // read model's is held back behind it.
+        let (mut second, second_held, release_second) = hold();
+        queue(&mut second).await;
+        release_first.send(()).unwrap();
+        first.await.unwrap();
+        second_held.await.unwrap();
+        // Held longer than the limit, it goes with the next append's turn.
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        let s = stream();
+        let mut append = Box::pin(store.append(&s, ExpectedVersion::NoStream, vec![event(1)]));
+        queue(&mut append).await;
+        release_second.send(()).unwrap();
+        second.await.unwrap();
+
+        assert_eq!(append.await.unwrap().last_position, 1);
+        assert_eq!(read_model.await.unwrap(), 2);
+        store.cleanup().await;
+    }
+
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn opening_a_url_creates_missing_directories() {
         let root = std::env::temp_dir().join(format!("maos-test-{}", uuid::Uuid::now_v7()));
