@@ -9,6 +9,7 @@ mod orchestrate_bench;
 mod rebuild_bench;
 mod relay_bench;
 mod stats;
+mod steal;
 mod store_bench;
 
 use clap::{Parser, Subcommand, ValueEnum};

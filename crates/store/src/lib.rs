@@ -29,8 +29,10 @@
 //! Throughput under many concurrent callers comes from group commit: each
 //! store handle has one writer task that gathers the appends waiting in its
 //! queue into one transaction and one flush. Durability is never weakened:
-//! SQLite runs with `synchronous=FULL`, PostgreSQL with
-//! `synchronous_commit=on`.
+//! SQLite commits appends with `synchronous=FULL`, PostgreSQL with
+//! `synchronous_commit=on`. (A SQLite turn of nothing but read-model
+//! writes, which are derived from events already flushed, leaves its flush
+//! to the next commit: see `SqliteStore::write_yielding`.)
 
 mod any;
 mod backoff;

@@ -1,6 +1,6 @@
 //! The SQLite backend: the embedded default. One database file under the
-//! data directory, WAL journal, `synchronous=FULL` (every commit is
-//! flushed), no server.
+//! data directory, WAL journal, `synchronous=FULL` (every commit with an
+//! append or a plain write is flushed), no server.
 //!
 //! One process owns the file. Every write (appends with group commit,
 //! checkpoints, snapshots) goes through one writer thread on one connection,
@@ -157,6 +157,14 @@ impl SqliteStore {
     /// (read models): it yields to appends, running in a turn without
     /// them unless it has waited a couple of milliseconds already, so
     /// appends seldom wait for its rows.
+    ///
+    /// A turn of nothing but such writes commits without a flush of its
+    /// own (`synchronous=NORMAL`): its rows are in the WAL before anything
+    /// committed later, so the next flushed commit makes them durable too.
+    /// Use it only for what can be rebuilt from the log, with the position
+    /// it was built to written in the same write (a projector's
+    /// checkpoint): a crash may take back its last writes, never part of
+    /// one.
     pub async fn write_yielding<T, F>(&self, write: F) -> Result<T, Error>
     where
         T: Send + 'static,
