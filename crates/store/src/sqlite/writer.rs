@@ -112,7 +112,7 @@ pub(super) fn spawn(
     // Every job runs under a savepoint, whose journal holds the original
     // of each page the job changes. With temporary files on disk (SQLite's
     // default), a journal over 64 KiB spills into a new file in the
-    // temporary directory, written a page at a time: most of a turn's
+    // temporary directory, written a page at a time: many of a turn's
     // system calls. In memory it is a copy of each page, dropped at commit.
     connection.pragma_update(None, "temp_store", "MEMORY")?;
 
