@@ -166,7 +166,7 @@ fn run(
         // write is released (and something was gathered or held).
         jobs.extend(held.release(others_wait, now));
         let outcome = flush
-            .set(connection, others_wait)
+            .set(connection, !others_wait)
             .and_then(|()| commit(connection, &appends, &mut jobs));
         let committed = outcome.as_ref().map(|_| ()).map_err(Clone::clone);
         for job in jobs {
@@ -191,13 +191,13 @@ struct Flush {
 
 impl Flush {
     /// Sets the level for the coming turn (a pragma only when it changes).
-    fn set(&mut self, connection: &Connection, flushed: bool) -> Result<(), Error> {
-        if self.deferred == !flushed {
+    fn set(&mut self, connection: &Connection, deferred: bool) -> Result<(), Error> {
+        if self.deferred == deferred {
             return Ok(());
         }
-        let level = if flushed { "FULL" } else { "NORMAL" };
+        let level = if deferred { "NORMAL" } else { "FULL" };
         connection.pragma_update(None, "synchronous", level)?;
-        self.deferred = !flushed;
+        self.deferred = deferred;
         Ok(())
     }
 }
