@@ -126,6 +126,25 @@ mod writes {
         store.cleanup().await;
     }
 
+    /// A write that holds the writer from when it starts (the oneshot
+    /// says so) until told to go on (the sender); queue it with [`queue`].
+    fn hold(
+        store: &SqliteStore,
+    ) -> (
+        std::pin::Pin<Box<impl Future<Output = Result<(), Error>> + '_>>,
+        tokio::sync::oneshot::Receiver<()>,
+        std::sync::mpsc::Sender<()>,
+    ) {
+        let (started, writer_held) = tokio::sync::oneshot::channel();
+        let (release, released) = std::sync::mpsc::channel::<()>();
+        let write = Box::pin(store.write(move |_| {
+            let _ = started.send(());
+            let _ = released.recv();
+            Ok(())
+        }));
+        (write, writer_held, release)
+    }
+
     /// Polls `future` once: far enough to queue its request with the
     /// writer (the queue has room), not to wait for the answer.
     async fn queue<F: Future + Unpin>(future: &mut F) {
@@ -143,20 +162,8 @@ mod writes {
     async fn a_yielding_write_lets_the_appends_queued_behind_it_commit_first() {
         let store = SqliteStore::fresh().await;
         // Hold the writer in a write until both requests below are queued.
-        let (started, writer_held) = tokio::sync::oneshot::channel();
-        let (release, released) = std::sync::mpsc::channel::<()>();
-        let holding = tokio::spawn({
-            let store = store.clone();
-            async move {
-                store
-                    .write(move |_| {
-                        let _ = started.send(());
-                        let _ = released.recv();
-                        Ok(())
-                    })
-                    .await
-            }
-        });
+        let (mut holding, writer_held, release) = hold(&store);
+        queue(&mut holding).await;
         writer_held.await.unwrap();
         let mut read_model = Box::pin(store.write_yielding(|c| {
             Ok(c.query_row("SELECT count(*) FROM maos_events", [], |r| {
@@ -168,7 +175,7 @@ mod writes {
         let mut append = Box::pin(store.append(&s, ExpectedVersion::NoStream, vec![event(1)]));
         queue(&mut append).await;
         release.send(()).unwrap();
-        holding.await.unwrap().unwrap();
+        holding.await.unwrap();
 
         // Queued first, the read model's write ran after the append.
         assert_eq!(append.await.unwrap().last_position, 1);
@@ -200,25 +207,14 @@ mod writes {
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_read_model_write_that_joins_appends_commits_with_their_flush() {
         let store = SqliteStore::fresh().await;
-        // A write that holds the writer until told to go on.
-        let hold = || {
-            let (started, writer_held) = tokio::sync::oneshot::channel();
-            let (release, released) = std::sync::mpsc::channel::<()>();
-            let write = Box::pin(store.write(move |_| {
-                let _ = started.send(());
-                let _ = released.recv();
-                Ok(())
-            }));
-            (write, writer_held, release)
-        };
-        let (mut first, first_held, release_first) = hold();
+        let (mut first, first_held, release_first) = hold(&store);
         queue(&mut first).await;
         first_held.await.unwrap();
         let mut read_model = Box::pin(store.write_yielding(flush_level));
         queue(&mut read_model).await;
         // A second write queued with the read model's runs next, and the
         // read model's is held back behind it.
-        let (mut second, second_held, release_second) = hold();
+        let (mut second, second_held, release_second) = hold(&store);
         queue(&mut second).await;
         release_first.send(()).unwrap();
         first.await.unwrap();
