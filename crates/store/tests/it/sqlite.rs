@@ -126,12 +126,14 @@ mod writes {
         store.cleanup().await;
     }
 
+    type HeldWrite<'a> = std::pin::Pin<Box<dyn Future<Output = Result<(), Error>> + Send + 'a>>;
+
     /// A write that holds the writer from when it starts (the oneshot
     /// says so) until told to go on (the sender); queue it with [`queue`].
     fn hold(
         store: &SqliteStore,
     ) -> (
-        std::pin::Pin<Box<impl Future<Output = Result<(), Error>> + '_>>,
+        HeldWrite<'_>,
         tokio::sync::oneshot::Receiver<()>,
         std::sync::mpsc::Sender<()>,
     ) {
