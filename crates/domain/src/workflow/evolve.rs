@@ -64,7 +64,7 @@ fn apply_workflow_event(state: &mut WorkflowState, event: &WorkflowEvent) {
                 .spec
                 .tasks
                 .iter()
-                .map(|t| (t.id.clone(), TaskState::new(t.clone(), None)))
+                .map(|t| (t.id.clone(), Box::new(TaskState::new(t.clone(), None))))
                 .collect();
         }
         E::Started(e) => state.started_at = Some(e.started_at),
@@ -78,7 +78,7 @@ fn apply_workflow_event(state: &mut WorkflowState, event: &WorkflowEvent) {
 fn apply_task_event(state: &mut WorkflowState, event: &WorkflowEvent, status: TaskStatus) {
     use WorkflowEvent as E;
     if let E::TaskAdded(e) = event {
-        let task = TaskState::new(e.task.clone(), Some(e.added_by.clone()));
+        let task = Box::new(TaskState::new(e.task.clone(), Some(e.added_by.clone())));
         state.tasks.insert(e.task.id.clone(), task);
         return;
     }

@@ -18,8 +18,11 @@ pub struct WorkflowState {
     pub input: serde_json::Value,
     pub status: WorkflowStatus,
     /// Tasks by id. A `BTreeMap` keeps iteration, and so every decision,
-    /// deterministic.
-    pub tasks: BTreeMap<TaskId, TaskState>,
+    /// deterministic. Each task is boxed: a map's node holds room for 11
+    /// entries inline, so unboxed a one-task workflow would carry ~4 KiB
+    /// of empty slots for as long as it lives (a node keeps every waiting
+    /// workflow's state in memory).
+    pub tasks: BTreeMap<TaskId, Box<TaskState>>,
     pub submitted_at: Option<DateTime<Utc>>,
     pub started_at: Option<DateTime<Utc>>,
     pub finished_at: Option<DateTime<Utc>>,
@@ -96,6 +99,7 @@ impl WorkflowState {
     pub fn task(&self, id: &TaskId) -> Result<&TaskState, crate::Error> {
         self.tasks
             .get(id)
+            .map(|task| &**task)
             .ok_or_else(|| crate::Error::UnknownTask(id.clone()))
     }
 
@@ -112,16 +116,22 @@ impl WorkflowState {
 
     /// Tasks that are ready or whose retry may be assigned at `now`.
     pub fn assignable_tasks(&self, now: DateTime<Utc>) -> impl Iterator<Item = &TaskState> {
-        self.tasks.values().filter(move |t| match t.status {
-            TaskStatus::Ready => true,
-            TaskStatus::RetryWaiting => t.retry_not_before.is_none_or(|nb| nb <= now),
-            _ => false,
-        })
+        self.tasks
+            .values()
+            .map(|t| &**t)
+            .filter(move |t| match t.status {
+                TaskStatus::Ready => true,
+                TaskStatus::RetryWaiting => t.retry_not_before.is_none_or(|nb| nb <= now),
+                _ => false,
+            })
     }
 
     /// Tasks with an attempt out, with their deadlines: what a monitor must
     /// watch (also after a restart).
     pub fn live_attempts(&self) -> impl Iterator<Item = &TaskState> {
-        self.tasks.values().filter(|t| t.status.has_live_attempt())
+        self.tasks
+            .values()
+            .map(|t| &**t)
+            .filter(|t| t.status.has_live_attempt())
     }
 }
