@@ -16,6 +16,7 @@
 //! durable append, reply), not task execution (see `orchestrate`).
 
 use crate::flush::{self, round};
+use crate::memory::heap_in_use_bytes;
 use crate::stats::Latencies;
 use crate::steal::StealMeter;
 use maos_gateway::config::{LogFormat, Settings};
@@ -130,6 +131,7 @@ pub async fn run(options: Options) -> anyhow::Result<Value> {
             "board_tasks_per_page": options.tasks,
             "workflows_on_board": options.workflows,
             "projectors_caught_up_after_s": measured["projectors_caught_up_after_s"],
+            "heap_per_waiting_workflow_bytes": measured["heap_per_waiting_workflow_bytes"],
             "flush_before": flush_before.to_json(),
             "flush_after": flush_after.to_json(),
         },
@@ -210,6 +212,7 @@ impl Load {
             }
         }
         let one_task = this.spec(1);
+        let heap_before = heap_in_use_bytes()?;
 
         eprintln!(
             "submit, peak: {} clients for {} s",
@@ -243,6 +246,13 @@ impl Load {
             .await?;
 
         let half_node = node_command_latency(this.node_metrics.as_deref());
+        // The submitted workflows wait (no agent has their capability), so
+        // the node keeps each one's actor and state: the heap they hold.
+        let heap_after = heap_in_use_bytes()?;
+        let submitted =
+            peak["requests"].as_u64().unwrap_or(0) + half["requests"].as_u64().unwrap_or(0);
+        let heap_per_workflow =
+            (heap_after.saturating_sub(heap_before)) as f64 / submitted.max(1) as f64;
         // Read models follow the log: the board phase starts once they
         // have caught up with the submissions, so it measures queries alone.
         let settle = Instant::now();
@@ -290,6 +300,7 @@ impl Load {
             "board_peak": board_peak,
             "board_half_load": board_half,
             "projectors_caught_up_after_s": round(settle_s),
+            "heap_per_waiting_workflow_bytes": heap_per_workflow.round(),
         }))
     }
 

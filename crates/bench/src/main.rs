@@ -5,6 +5,7 @@
 
 mod api_bench;
 mod flush;
+mod memory;
 mod orchestrate_bench;
 mod rebuild_bench;
 mod relay_bench;

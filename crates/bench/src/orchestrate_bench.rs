@@ -8,6 +8,7 @@
 
 use crate::Backend;
 use crate::flush::{self, round};
+use crate::memory::{heap_in_use_bytes, rss_bytes};
 use crate::stats::Latencies;
 use crate::store_bench::{drop_database, open_backend};
 use anyhow::Context as _;
@@ -297,26 +298,6 @@ async fn agent_memory_in_child(options: &Options, dir: &std::path::Path) -> anyh
         String::from_utf8_lossy(&output.stderr)
     );
     Ok(serde_json::from_slice(&output.stdout)?)
-}
-
-/// Resident set size of this process, in bytes.
-fn rss_bytes() -> anyhow::Result<u64> {
-    let statm = std::fs::read_to_string("/proc/self/statm")?;
-    let pages: u64 = statm
-        .split_whitespace()
-        .nth(1)
-        .context("malformed /proc/self/statm")?
-        .parse()?;
-    Ok(pages * 4096)
-}
-
-/// Bytes the allocator (jemalloc) has handed out and not got back: live
-/// heap, without the pages freed memory keeps resident.
-fn heap_in_use_bytes() -> anyhow::Result<u64> {
-    let stats =
-        |e: tikv_jemalloc_ctl::Error| anyhow::anyhow!("cannot read jemalloc's statistics: {e}");
-    tikv_jemalloc_ctl::epoch::advance().map_err(stats)?;
-    Ok(tikv_jemalloc_ctl::stats::allocated::read().map_err(stats)? as u64)
 }
 
 /// An actor with nothing in it: what actix alone costs.
