@@ -13,7 +13,9 @@
 //!
 //! Submitted workflows need a capability no agent has, so they wait: the
 //! figures are the API and the command path (parse, validate, decide,
-//! durable append, reply), not task execution (see `orchestrate`).
+//! durable append, reply), not task execution (see `orchestrate`). As they
+//! wait, the node keeps them: the live heap grown over the two submit
+//! phases, per workflow, is `detail.heap_per_waiting_workflow_bytes`.
 
 use crate::flush::{self, round};
 use crate::memory::heap_in_use_bytes;
@@ -252,7 +254,7 @@ impl Load {
         let submitted =
             peak["requests"].as_u64().unwrap_or(0) + half["requests"].as_u64().unwrap_or(0);
         let heap_per_workflow =
-            (heap_after.saturating_sub(heap_before)) as f64 / submitted.max(1) as f64;
+            heap_after.saturating_sub(heap_before) as f64 / submitted.max(1) as f64;
         // Read models follow the log: the board phase starts once they
         // have caught up with the submissions, so it measures queries alone.
         let settle = Instant::now();
