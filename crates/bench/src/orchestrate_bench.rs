@@ -10,6 +10,7 @@ use crate::Backend;
 use crate::flush::{self, round};
 use crate::memory::{heap_in_use_bytes, rss_bytes};
 use crate::stats::Latencies;
+use crate::steal::StealMeter;
 use crate::store_bench::{drop_database, open_backend};
 use anyhow::Context as _;
 use maos_actors::{AgentDefinition, CommandContext, Node, NodeConfig};
@@ -157,6 +158,12 @@ pub async fn run(options: Options) -> anyhow::Result<Value> {
         "dispatch_p99_us": latency.dispatch_p99_us,
         "flush_p99_us": round(flush_p99),
         "bytes_per_agent_actor": memory.as_ref().map(|m| m["bytes_per_agent_actor"].clone()),
+        // CPU time the hypervisor took during the phases: where it is
+        // high, the p99s measure the machine rather than maos.
+        "cpu_steal_pct": {
+            "latency": latency.cpu_steal["steal_pct"],
+            "throughput": run.cpu_steal["steal_pct"],
+        },
         "detail": {
             "workflows": options.workflows,
             "tasks_per_workflow": options.tasks,
@@ -169,6 +176,7 @@ pub async fn run(options: Options) -> anyhow::Result<Value> {
                 "dispatch_p50_us": latency.dispatch_p50_us,
                 "append_in_command_p50_us": latency.append_p50_us,
                 "append_in_command_p99_us": latency.append_p99_us,
+                "cpu_steal": latency.cpu_steal,
             },
             "throughput_phase": {
                 "what": "every workflow submitted at once: commands queue behind each other's flushes",
@@ -180,6 +188,7 @@ pub async fn run(options: Options) -> anyhow::Result<Value> {
                 "dispatch_p99_us": run.dispatch_p99_us,
                 "submit_p50_us": round(run.submit_p50_us),
                 "submit_p99_us": round(run.submit_p99_us),
+                "cpu_steal": run.cpu_steal,
             },
             "memory": memory,
             "flush_before": flush_before.to_json(),
@@ -201,6 +210,8 @@ struct Workload {
     append_p99_us: Option<u32>,
     submit_p50_us: f64,
     submit_p99_us: f64,
+    /// CPU time the host took from this machine during the phase.
+    cpu_steal: Value,
 }
 
 async fn workload(
@@ -229,6 +240,7 @@ async fn phase(node: &Node, workflows: usize, spec: &WorkflowSpec) -> anyhow::Re
     // One subscription counts the workflows' ends (rather than one reader
     // per workflow polling its stream, which would load the store).
     let from = node.store().head_position().await?;
+    let steal = StealMeter::start();
     let started = Instant::now();
     let mut submits = tokio::task::JoinSet::new();
     for _ in 0..workflows {
@@ -256,6 +268,7 @@ async fn phase(node: &Node, workflows: usize, spec: &WorkflowSpec) -> anyhow::Re
         submit.record(done??);
     }
     let wall = started.elapsed();
+    let cpu_steal = steal.stop();
     Ok(Workload {
         tasks_per_min: (workflows * spec.tasks.len()) as f64 / wall.as_secs_f64() * 60.0,
         wall_s: wall.as_secs_f64(),
@@ -268,6 +281,7 @@ async fn phase(node: &Node, workflows: usize, spec: &WorkflowSpec) -> anyhow::Re
         append_p99_us: metrics.append_latency.percentile(99.0),
         submit_p50_us: submit.percentile_us(50.0),
         submit_p99_us: submit.percentile_us(99.0),
+        cpu_steal,
     })
 }
 
