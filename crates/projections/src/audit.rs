@@ -2,7 +2,7 @@
 //! correlation, causation, user, time), the queries over it, and the
 //! causation tree of an event.
 
-use crate::db::{self, check_limit, int, text};
+use crate::db::{self, check_limit, int, limit_literal, text};
 use crate::{Cell, Error, FromLog, ReadModel};
 use chrono::{DateTime, Utc};
 use maos_domain::TypePattern;
@@ -168,11 +168,10 @@ pub async fn query(store: &Store, q: &AuditQuery) -> Result<AuditPage, Error> {
     if let Some(to) = q.to {
         bind("a.recorded_at < ?", Cell::int(to.timestamp_micros()));
     }
-    params.push(Cell::Int(Some(limit)));
     let sql = format!(
-        "SELECT {ENTRY} FROM {ROWS} WHERE {} ORDER BY {order} LIMIT ${}",
+        "SELECT {ENTRY} FROM {ROWS} WHERE {} ORDER BY {order} LIMIT {}",
         conditions.join(" AND "),
-        params.len()
+        limit_literal(limit)
     );
     let entries = fetch(store, sql, params).await?;
     let next_after = (entries.len() == q.limit)

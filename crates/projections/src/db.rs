@@ -129,6 +129,14 @@ pub fn text(cell: &Cell) -> Option<String> {
     }
 }
 
+/// A checked page size as SQL text, for `LIMIT`. Not a parameter: SQLite
+/// plans with a bound `LIMIT`'s value, so every new binding expires the
+/// prepared statement and the next run parses and plans it again. A
+/// literal costs one cached statement per page size in use.
+pub(crate) fn limit_literal(limit: i64) -> String {
+    limit.to_string()
+}
+
 /// A page size checked against `max`.
 pub(crate) fn check_limit(limit: usize, max: usize) -> Result<i64, Error> {
     if limit == 0 || limit > max {
@@ -151,7 +159,7 @@ pub(crate) fn check_one_of(what: &str, value: &str, allowed: &[&str]) -> Result<
 }
 
 /// A query's `WHERE` conditions with their parameters, numbered `$1…` in
-/// the order they are added, and the page size as the last parameter.
+/// the order they are added, and the page size.
 #[derive(Debug, Default)]
 pub(crate) struct Filter {
     conditions: Vec<String>,
@@ -180,15 +188,56 @@ impl Filter {
             .push(condition(&format!("${a}"), &format!("${b}")));
     }
 
-    /// The `WHERE` clause (empty without conditions), the page size's
-    /// placeholder, and every parameter.
-    pub(crate) fn finish(mut self, limit: i64) -> (String, String, Vec<Cell>) {
+    /// The `WHERE` clause (empty without conditions), the page size as a
+    /// literal (see [`limit_literal`]), and every parameter.
+    pub(crate) fn finish(self, limit: i64) -> (String, String, Vec<Cell>) {
         let filter = if self.conditions.is_empty() {
             String::new()
         } else {
             format!("WHERE {}", self.conditions.join(" AND "))
         };
-        self.params.push(Cell::Int(Some(limit)));
-        (filter, format!("${}", self.params.len()), self.params)
+        (filter, limit_literal(limit), self.params)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::{Connection, StatementStatus};
+
+    /// A filtered page of each size: the rows a `LIMIT` gives, from one
+    /// cached statement per page size that is never parsed again.
+    #[test]
+    fn a_filtered_page_keeps_its_prepared_statement() {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(
+            "CREATE TABLE t (k TEXT, v INTEGER);
+             INSERT INTO t VALUES ('a', 1), ('a', 2), ('a', 3), ('b', 4), ('b', 5);",
+        )
+        .unwrap();
+        let page = |key: &str, limit: i64| {
+            let mut filter = Filter::default();
+            filter.and(Cell::text(key.to_owned()), |p| format!("k = {p}"));
+            let (filter, limit, params) = filter.finish(limit);
+            let sql = format!("SELECT v FROM t {filter} ORDER BY v LIMIT {limit}");
+            let params: Vec<_> = params.into_iter().map(crate::sink::sqlite_value).collect();
+            let mut statement = c.prepare_cached(&sql).unwrap();
+            let values: Vec<i64> = statement
+                .query_map(rusqlite::params_from_iter(params.iter()), |r| r.get(0))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap();
+            (values, sql)
+        };
+        assert_eq!(page("a", 2).0, [1, 2]);
+        assert_eq!(page("b", 2).0, [4, 5]);
+        assert_eq!(page("a", 5).0, [1, 2, 3]);
+        let (values, sql) = page("b", 2);
+        assert_eq!(values, [4, 5]);
+        let status = c
+            .prepare_cached(&sql)
+            .unwrap()
+            .get_status(StatementStatus::RePrepare);
+        assert_eq!(status, 0, "re-prepared: {sql}");
     }
 }

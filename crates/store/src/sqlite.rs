@@ -14,7 +14,7 @@ mod rows;
 mod writer;
 
 use crate::group_commit::{self, QUEUE_CAPACITY};
-use crate::int::{to_i64, to_limit, to_u64};
+use crate::int::{to_i64, to_u64};
 use crate::recent::Recent;
 use crate::{
     AppendResult, Error, EventPayload, EventStore, ExpectedVersion, NewEvent, RecordedEvent,
@@ -266,7 +266,7 @@ impl EventStore for SqliteStore {
     ) -> Result<Vec<RecordedEvent>, Error> {
         let stream = stream.to_owned();
         self.read(move |c| {
-            let params = (stream, to_i64(after_version), to_limit(limit));
+            let params = (stream, to_i64(after_version));
             let sql = include_str!("sqlite/read_stream.sql");
             rows::query(c, sql, params, limit, rows::decode_event)
         })
@@ -283,7 +283,7 @@ impl EventStore for SqliteStore {
         limit: usize,
     ) -> Result<Vec<RecordedEvent>, Error> {
         self.read(move |c| {
-            let params = (to_i64(after_position), to_limit(limit));
+            let params = (to_i64(after_position),);
             let sql = include_str!("sqlite/read_all.sql");
             rows::query(c, sql, params, limit, rows::decode_event)
         })
@@ -296,7 +296,7 @@ impl EventStore for SqliteStore {
         limit: usize,
     ) -> Result<Vec<EventPayload>, Error> {
         self.read(move |c| {
-            let params = (to_i64(after_position), to_limit(limit));
+            let params = (to_i64(after_position),);
             let sql = include_str!("sqlite/read_all_payloads.sql");
             rows::query(c, sql, params, limit, rows::decode_payload)
         })

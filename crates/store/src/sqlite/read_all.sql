@@ -2,4 +2,3 @@ SELECT position, id, stream, version, event_type, recorded_at, source, data, met
 FROM maos_events
 WHERE position > ?1
 ORDER BY position
-LIMIT ?2

@@ -2,4 +2,3 @@ SELECT position, stream, version, event_type, data
 FROM maos_events
 WHERE position > ?1
 ORDER BY position
-LIMIT ?2

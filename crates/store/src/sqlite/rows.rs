@@ -9,8 +9,11 @@ use sqlx::sqlite::SqliteRow;
 /// Most rows a read reserves room for before it sees them.
 const PREALLOCATE: usize = 1_000;
 
-/// Runs `sql` with `params` and decodes each of its (at most `limit`)
-/// rows with `decode`.
+/// Runs `sql` with `params` and decodes its first `limit` rows with
+/// `decode`. The reads' SQL has no `LIMIT`: SQLite plans with a bound
+/// `LIMIT`'s value, so a new one each run would expire the cached
+/// statement and have it parsed and planned again; their rows come in
+/// index order, so stopping after `limit` of them is the same page.
 pub(super) fn query<T>(
     connection: &rusqlite::Connection,
     sql: &str,
@@ -21,7 +24,8 @@ pub(super) fn query<T>(
     let mut statement = connection.prepare_cached(sql)?;
     let mut rows = statement.query(params)?;
     let mut out = Vec::with_capacity(limit.min(PREALLOCATE));
-    while let Some(row) = rows.next()? {
+    while out.len() < limit {
+        let Some(row) = rows.next()? else { break };
         out.push(decode(row)?);
     }
     Ok(out)
@@ -82,4 +86,64 @@ pub(super) fn decode_snapshot(row: &SqliteRow) -> Result<Snapshot, Error> {
 
 fn micros_to_time(micros: i64) -> Option<DateTime<Utc>> {
     DateTime::from_timestamp_micros(micros)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::{Connection, StatementStatus};
+
+    const READ_ALL: &str = include_str!("read_all.sql");
+    const READ_ALL_PAYLOADS: &str = include_str!("read_all_payloads.sql");
+    const READ_STREAM: &str = include_str!("read_stream.sql");
+
+    /// A log of `n` events on stream `s`, versions and positions 1..=n.
+    fn log(n: i64) -> Connection {
+        let c = Connection::open_in_memory().unwrap();
+        c.execute_batch(include_str!(
+            "../../../../migrations/sqlite/20261121000001_event_store.sql"
+        ))
+        .unwrap();
+        for i in 1..=n {
+            c.execute(
+                "INSERT INTO maos_events VALUES (?1, ?2, 's', ?1, 't.e.x', 0, 'src', '{}', '{}')",
+                rusqlite::params![i, uuid::Uuid::now_v7().to_string()],
+            )
+            .unwrap();
+        }
+        c
+    }
+
+    fn reprepared(c: &Connection, sql: &str) -> i32 {
+        c.prepare_cached(sql)
+            .unwrap()
+            .get_status(StatementStatus::RePrepare)
+    }
+
+    /// Pages of different sizes from one cached statement: each holds the
+    /// rows a `LIMIT` would, and the statement is never parsed again.
+    #[test]
+    fn reads_take_their_page_and_keep_their_prepared_statement() {
+        let c = log(10);
+        for (after, limit, expected) in [(0, 3, 1..=3), (3, 5, 4..=8), (8, 100, 9..=10)] {
+            let all = query(&c, READ_ALL, (after,), limit, decode_event).unwrap();
+            let payloads = query(&c, READ_ALL_PAYLOADS, (after,), limit, decode_payload).unwrap();
+            let stream = query(&c, READ_STREAM, ("s", after), limit, decode_event).unwrap();
+            let want: Vec<u64> = expected.collect();
+            assert_eq!(all.iter().map(|e| e.position).collect::<Vec<_>>(), want);
+            assert_eq!(
+                payloads.iter().map(|e| e.position).collect::<Vec<_>>(),
+                want
+            );
+            assert_eq!(stream.iter().map(|e| e.version).collect::<Vec<_>>(), want);
+        }
+        assert!(
+            query(&c, READ_ALL, (0,), 0, decode_event)
+                .unwrap()
+                .is_empty()
+        );
+        for sql in [READ_ALL, READ_ALL_PAYLOADS, READ_STREAM] {
+            assert_eq!(reprepared(&c, sql), 0, "re-prepared: {sql}");
+        }
+    }
 }
