@@ -21,6 +21,7 @@ use maos_domain::workflow::{
 use maos_domain::{AgentId, Attempt, Capability, TaskId, WorkflowId};
 use maos_store::{EventStore, Store};
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -71,12 +72,16 @@ impl Shared {
             .clone()
     }
 
-    /// The actor of a workflow id just made (no events to read back).
-    fn new_workflow(self: &Arc<Self>, id: WorkflowId) -> Addr<WorkflowActor> {
-        lock(&self.workflows)
-            .entry(id)
-            .or_insert_with(|| workflow_actor::start(id, self.clone(), true))
-            .clone()
+    /// The actor of a workflow id just made (no events to read back), and
+    /// whether it was started now: `false` if the id has a live actor.
+    fn new_workflow(self: &Arc<Self>, id: WorkflowId) -> (Addr<WorkflowActor>, bool) {
+        match lock(&self.workflows).entry(id) {
+            Entry::Occupied(live) => (live.get().clone(), false),
+            Entry::Vacant(slot) => {
+                let addr = workflow_actor::start(id, self.clone(), true);
+                (slot.insert(addr).clone(), true)
+            }
+        }
     }
 }
 
@@ -395,7 +400,7 @@ impl Node {
             ..ctx
         };
         // The id was made by the caller just now (UUIDv7): nothing to load.
-        let addr = self.shared.new_workflow(workflow_id);
+        let (addr, started) = self.shared.new_workflow(workflow_id);
         let result = addr
             .send(WorkflowCommandMsg { command, context })
             .await
@@ -407,7 +412,11 @@ impl Node {
                 version,
             }),
             Err(e) => {
-                self.shared.forget_workflow(workflow_id);
+                // A live workflow's actor refused a second submission of
+                // its id: it stays; an actor started for this one goes.
+                if started {
+                    self.shared.forget_workflow(workflow_id);
+                }
                 Err(e)
             }
         }

@@ -57,4 +57,5 @@ on_both_backends!(
     delegation::cancelling_a_workflow_kills_its_running_processes,
     planning::a_plan_adds_tasks_and_a_bad_plan_fails_its_attempt,
     submissions::a_submission_longer_than_a_page_is_read_to_its_end,
+    submissions::a_command_racing_a_submission_waits_for_it_and_a_live_id_is_not_made_twice,
 );
