@@ -10,6 +10,8 @@
 //! - board queries: `--concurrency` clients read one workflow's board page
 //!   (of `--tasks` tasks) back to back: `board_query_per_s`; then on a
 //!   fixed schedule at half that rate: `board_query_p99_ms`.
+//! - `--submit-rate` and `--board-rate` fix the open-loop rates instead,
+//!   so two versions can be compared at the same load.
 //!
 //! Submitted workflows need a capability no agent has, so they wait: the
 //! figures are the API and the command path (parse, validate, decide,
@@ -55,6 +57,10 @@ pub struct Options {
     /// the same load.
     #[arg(long)]
     submit_rate: Option<f64>,
+    /// Board queries per second in the open-loop board phase [default:
+    /// half of the board's peak just measured].
+    #[arg(long)]
+    board_rate: Option<f64>,
 }
 
 pub async fn run(options: Options) -> anyhow::Result<Value> {
@@ -90,6 +96,7 @@ pub async fn run(options: Options) -> anyhow::Result<Value> {
         workflows: options.workflows,
         tasks: options.tasks,
         submit_rate: options.submit_rate,
+        board_rate: options.board_rate,
     };
     // The load generator gets a thread (and actix system) of its own, so
     // it doesn't share the node's actor thread.
@@ -151,6 +158,7 @@ struct Load {
     workflows: usize,
     tasks: usize,
     submit_rate: Option<f64>,
+    board_rate: Option<f64>,
 }
 
 impl Load {
@@ -281,9 +289,12 @@ impl Load {
                 }
             })
             .await?;
-        let rate = (board_peak["per_s"].as_f64().unwrap_or(0.0) / 2.0).max(1.0);
+        let rate = this
+            .board_rate
+            .unwrap_or(board_peak["per_s"].as_f64().unwrap_or(0.0) / 2.0)
+            .max(1.0);
         eprintln!(
-            "board queries at half of peak: {rate:.0}/s for {} s",
+            "board queries, open loop: {rate:.0}/s for {} s",
             this.seconds
         );
         let fresh = this.client();
