@@ -32,7 +32,8 @@ pub struct GlobalArgs {
     /// (default `.maos`).
     #[arg(long, env = "MAOS_DATA_DIR", global = true)]
     pub data_dir: Option<PathBuf>,
-    /// Where `maos up` listens (default 127.0.0.1:7700).
+    /// Where `maos up` listens (default 127.0.0.1:7700; port 0: a free
+    /// port, which `maos up` prints as `maos listening on http://ADDR`).
     #[arg(long, env = "MAOS_HTTP_ADDR", global = true)]
     pub http_addr: Option<SocketAddr>,
     /// The server the other commands talk to (default

@@ -13,10 +13,20 @@ pub async fn run(ctx: &Ctx) -> anyhow::Result<()> {
         admin_token = %settings.data_dir.join(crate::server::ADMIN_TOKEN_FILE).display(),
         "maos is up; Ctrl-C to stop"
     );
+    announce(service.server.addr);
     shutdown_signal().await?;
     tracing::info!("stopping");
     service.stop().await;
     Ok(())
+}
+
+/// One line on standard output says where the server listens (with port
+/// 0, the port it was given), for scripts and supervisors that start it;
+/// logs go to standard error. A closed standard output is no reason to stop.
+fn announce(addr: std::net::SocketAddr) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "maos listening on http://{addr}").and_then(|()| out.flush());
 }
 
 /// Ctrl-C or SIGTERM.

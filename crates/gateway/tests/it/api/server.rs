@@ -2,7 +2,7 @@
 //! agents, driven only through HTTP and the `maos` command line.
 
 use serde_json::Value;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 /// Agents for the end-to-end tests: shell commands.
@@ -48,21 +48,20 @@ impl Server {
     pub async fn start(database_url: String) -> Server {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("agents.yaml"), AGENTS).unwrap();
-        let port = {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            listener.local_addr().unwrap().port()
-        };
-        let child = Command::new(env!("CARGO_BIN_EXE_maos"))
+        // Port 0: the server takes a free port itself and says which. (A
+        // port probed here first could be taken by another test's server
+        // before this one binds it.)
+        let mut child = Command::new(env!("CARGO_BIN_EXE_maos"))
             .args(["up", "--agents", "agents.yaml"])
-            .args(["--http-addr", &format!("127.0.0.1:{port}")])
+            .args(["--http-addr", "127.0.0.1:0"])
             .args(["--database-url", &database_url])
             .current_dir(dir.path())
             .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
             .spawn()
             .expect("cannot start maos up");
-        let url = format!("http://127.0.0.1:{port}");
+        let url = announced_url(child.stdout.take().expect("piped stdout")).await;
         let http = awc::Client::builder()
             .timeout(Duration::from_secs(60))
             .finish();
@@ -279,6 +278,28 @@ impl Server {
         );
         let _ = self.child.wait();
     }
+}
+
+/// The URL `maos up` prints once it listens. Its standard output is read
+/// to the end on a thread of its own, so the pipe never fills or closes.
+async fn announced_url(stdout: ChildStdout) -> String {
+    use std::io::BufRead;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::spawn(move || {
+        let mut tx = Some(tx);
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if let Some(url) = line.strip_prefix("maos listening on ")
+                && let Some(tx) = tx.take()
+            {
+                let _ = tx.send(url.to_owned());
+            }
+        }
+    });
+    tokio::time::timeout(Duration::from_secs(60), rx)
+        .await
+        .expect("maos up did not say where it listens within 60 s")
+        .expect("maos up ended without saying where it listens")
 }
 
 impl Drop for Server {
