@@ -5,9 +5,9 @@
 
 use crate::log_rows::{LogColumns, LogRows};
 use crate::{Change, Error, replay, reset, sink};
-use maos_store::{EventStore, RecordedEvent, Store};
+use maos_store::{EventStore, RecordedEvent, Store, Subscription};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 use tokio::sync::watch;
 
 /// A read model: a pure function from events to row changes.
@@ -57,6 +57,14 @@ pub struct FromLog {
 pub struct ProjectorConfig {
     /// Most events per transaction.
     pub batch_size: usize,
+    /// Least time between two of the live follower's transactions. Every
+    /// transaction rewrites the pages its tables' and indexes' newest rows
+    /// sit in, however few rows it adds, so under a steady stream of
+    /// events a batch that waits to be gathered costs the store's writer
+    /// far less than many small ones. A batch after a quiet spell longer
+    /// than this is written at once: the wait only adds lag when writes
+    /// come faster than this.
+    pub min_commit_interval: Duration,
     pub initial_backoff: Duration,
     pub max_backoff: Duration,
 }
@@ -65,6 +73,7 @@ impl Default for ProjectorConfig {
     fn default() -> Self {
         ProjectorConfig {
             batch_size: 1_000,
+            min_commit_interval: Duration::from_millis(10),
             initial_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_secs(5),
         }
@@ -86,6 +95,9 @@ pub struct ProjectorStatus {
     pub name: &'static str,
     pub state: ProjectorState,
     pub checkpoint: u64,
+    /// Transactions its live follower has committed (rows and checkpoint
+    /// each), since it started.
+    pub transactions: u64,
 }
 
 /// Whether a batch was applied.
@@ -111,6 +123,7 @@ impl<M: ReadModel> Projector<M> {
             name: model.name(),
             state: ProjectorState::Starting,
             checkpoint: 0,
+            transactions: 0,
         });
         Projector {
             store,
@@ -155,6 +168,7 @@ impl<M: ReadModel> Projector<M> {
         self.set(ProjectorState::Running, checkpoint);
         let mut checkpoint = checkpoint;
         let mut subscription = self.store.subscribe(checkpoint);
+        let mut last_commit: Option<Instant> = None;
         loop {
             let mut batch = Vec::new();
             match subscription.next_recorded().await {
@@ -165,17 +179,21 @@ impl<M: ReadModel> Projector<M> {
                     continue;
                 }
             }
-            while batch.len() < self.config.batch_size {
-                match subscription.try_next_recorded().await {
-                    Ok(Some(event)) => batch.push(event),
-                    Ok(None) | Err(_) => break,
-                }
+            self.gather(&mut subscription, &mut batch).await;
+            let due = last_commit.map(|at| at + self.config.min_commit_interval);
+            if let Some(due) = due
+                && batch.len() < self.config.batch_size
+                && due > Instant::now()
+            {
+                tokio::time::sleep_until(due.into()).await;
+                self.gather(&mut subscription, &mut batch).await;
             }
             attempts = 0;
             loop {
                 match self.apply(checkpoint, &batch).await {
                     Ok(Applied::Yes(to)) => {
                         checkpoint = to;
+                        last_commit = Some(Instant::now());
                         break;
                     }
                     Ok(Applied::CheckpointMoved) => {
@@ -198,6 +216,17 @@ impl<M: ReadModel> Projector<M> {
                         self.failed(&error, attempts).await;
                     }
                 }
+            }
+        }
+    }
+
+    /// Adds to `batch` the events already committed after it, up to
+    /// [`ProjectorConfig::batch_size`].
+    async fn gather(&self, subscription: &mut Subscription<Store>, batch: &mut Vec<RecordedEvent>) {
+        while batch.len() < self.config.batch_size {
+            match subscription.try_next_recorded().await {
+                Ok(Some(event)) => batch.push(event),
+                Ok(None) | Err(_) => break,
             }
         }
     }
@@ -243,7 +272,11 @@ impl<M: ReadModel> Projector<M> {
         if !sink::commit(&self.store, (&name, from), changes, from_log, last).await? {
             return Ok(Applied::CheckpointMoved);
         }
-        self.set(ProjectorState::Running, last);
+        self.status.send_modify(|s| {
+            s.state = ProjectorState::Running;
+            s.checkpoint = last;
+            s.transactions += 1;
+        });
         Ok(Applied::Yes(last))
     }
 
@@ -266,10 +299,9 @@ impl<M: ReadModel> Projector<M> {
     }
 
     fn set(&self, state: ProjectorState, checkpoint: u64) {
-        self.status.send_replace(ProjectorStatus {
-            name: self.model.name(),
-            state,
-            checkpoint,
+        self.status.send_modify(|s| {
+            s.state = state;
+            s.checkpoint = checkpoint;
         });
     }
 }

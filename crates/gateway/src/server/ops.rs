@@ -110,6 +110,20 @@ pub async fn metrics(state: web::Data<AppState>) -> Result<HttpResponse, ApiErro
             );
         }
     }
+    metric(
+        &mut out,
+        "maos_projector_transactions_total",
+        "counter",
+        "Transactions (rows and checkpoint) the projector's live follower committed.",
+    );
+    for rx in &state.projectors {
+        let s = rx.borrow();
+        let _ = writeln!(
+            out,
+            "maos_projector_transactions_total{{projector=\"{}\"}} {}",
+            s.name, s.transactions
+        );
+    }
     if let Some(node) = &state.node {
         let m = node.metrics();
         metric(

@@ -201,3 +201,54 @@ pub async fn a_failing_projector_does_not_stop_the_others(store: &Store) {
         .unwrap();
     assert!(total.contains("Some(20)"), "{total}");
 }
+
+/// Events appended one at a time, faster than the projector's least
+/// interval between commits, are gathered into few transactions: the
+/// first batch is written at once, then at most one per interval that
+/// has passed. Every event is still applied once.
+pub async fn a_live_projector_gathers_events_that_come_faster_than_it_commits(store: &Store) {
+    create_counts_table(store).await;
+    let interval = Duration::from_millis(500);
+    let config = ProjectorConfig {
+        min_commit_interval: interval,
+        ..ProjectorConfig::default()
+    };
+    let projector = Projector::new(store.clone(), EventCounter, config);
+    let mut status = projector.status();
+    let task = tokio::spawn(projector.run());
+    let started = std::time::Instant::now();
+    const EVENTS: u64 = 40;
+    for n in 0..EVENTS {
+        let e = NewEvent::new(
+            "tests.thing.made",
+            serde_json::json!({"n": n}),
+            Metadata::new(Uuid::now_v7()),
+        );
+        store
+            .append("test-stream", ExpectedVersion::Any, vec![e])
+            .await
+            .unwrap();
+    }
+    let done = tokio::time::timeout(
+        Duration::from_secs(30),
+        status.wait_for(|s| s.checkpoint == EVENTS),
+    )
+    .await
+    .expect("the projector should apply every event")
+    .unwrap()
+    .clone();
+    let elapsed = started.elapsed();
+    task.abort();
+    let most = 1 + (elapsed.as_secs_f64() / interval.as_secs_f64()).ceil() as u64;
+    assert!(
+        done.transactions <= most,
+        "{} transactions in {elapsed:?}, at most one per {interval:?} wanted",
+        done.transactions
+    );
+    let total = counts(store)
+        .await
+        .into_iter()
+        .find(|r| r.contains("total"))
+        .unwrap();
+    assert_eq!(total, count_rows([("total", EVENTS as i64)])[0]);
+}

@@ -51,4 +51,5 @@ on_both_backends!(
     rebuild::two_rebuilds_at_once_give_the_rows_incremental_projection_gave,
     rebuild::a_rebuild_overtaken_by_another_run_upserts_what_that_run_wrote,
     exactly_once::a_projector_stopped_mid_run_applies_every_event_exactly_once,
+    exactly_once::a_live_projector_gathers_events_that_come_faster_than_it_commits,
 );

@@ -426,7 +426,7 @@ pub async fn tokens_and_roles_guard_every_route(server: &Server) {
     assert_eq!(still.status, 200);
 
     // Health, readiness, metrics and the API document need no token.
-    for path in ["/healthz", "/readyz"] {
+    for path in ["/healthz", "/readyz", "/metrics"] {
         assert_eq!(
             server.call("GET", path, None, &[], None).await.status,
             200,
