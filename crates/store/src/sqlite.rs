@@ -20,6 +20,7 @@ use crate::{
     AppendResult, Error, EventPayload, EventStore, ExpectedVersion, NewEvent, RecordedEvent,
     Snapshot,
 };
+use rusqlite::config::DbConfig;
 use sqlx::sqlite::{
     SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
 };
@@ -64,6 +65,12 @@ fn open_sync_reader(path: &Path) -> Result<rusqlite::Connection, Error> {
     let connection = rusqlite::Connection::open(path)?;
     connection.busy_timeout(BUSY_TIMEOUT)?;
     connection.pragma_update(None, "query_only", true)?;
+    // Plans don't look at bound values (SQLite's query planner stability
+    // guarantee). Otherwise a statement whose plan looked at one, such as
+    // a `LIKE` pattern, is parsed and planned again on every new binding;
+    // the LIKE prefix range such a plan may use needs case-sensitive LIKE
+    // or a NOCASE index, and neither is set here.
+    connection.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
     connection.set_prepared_statement_cache_capacity(32);
     Ok(connection)
 }
@@ -368,5 +375,40 @@ impl EventStore for SqliteStore {
 
     fn head_watch(&self) -> watch::Receiver<u64> {
         self.inner.head.clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::StatementStatus;
+
+    /// A query with a bound `LIKE` pattern (as audit queries filter event
+    /// types) runs with new patterns from one prepared statement.
+    #[test]
+    fn a_readers_statement_is_not_planned_again_for_a_new_pattern() {
+        let path = std::env::temp_dir().join(format!("maos-reader-{}.db", uuid::Uuid::now_v7()));
+        rusqlite::Connection::open(&path)
+            .unwrap()
+            .execute_batch(
+                "CREATE TABLE t (k TEXT);
+                 INSERT INTO t VALUES ('workflows.task.ready'), ('agents.agent.registered');",
+            )
+            .unwrap();
+        let reader = open_sync_reader(&path).unwrap();
+        let sql = "SELECT count(*) FROM t WHERE k LIKE ?1 ESCAPE '\\'";
+        let count = |pattern: &str| -> i64 {
+            let mut statement = reader.prepare_cached(sql).unwrap();
+            statement.query_row([pattern], |r| r.get(0)).unwrap()
+        };
+        let counts = [count("workflows.%"), count("agents.%"), count("%.%")];
+        let reprepared = reader
+            .prepare_cached(sql)
+            .unwrap()
+            .get_status(StatementStatus::RePrepare);
+        drop(reader);
+        let _ = std::fs::remove_file(&path);
+        assert_eq!(counts, [1, 1, 2]);
+        assert_eq!(reprepared, 0);
     }
 }
