@@ -109,3 +109,14 @@ pub fn live_group_members(pgid: i32) -> Vec<i32> {
     }
     alive
 }
+
+/// The pid a task's shell wrote to `path` (`echo $$ > path`), once it is
+/// all there: the shell makes the file before it writes to it, so a file
+/// that exists may still be empty. `None` until then.
+pub fn written_pid(path: &std::path::Path) -> Option<i32> {
+    let written = std::fs::read_to_string(path).ok()?;
+    if !written.ends_with('\n') {
+        return None;
+    }
+    written.trim().parse().ok()
+}

@@ -113,24 +113,19 @@ pub async fn cancelling_a_workflow_kills_its_running_processes(store: &Store) {
         .workflow_id;
     let pid = |task: &str| dir.path().join(wf.0.to_string()).join(task).join("pid");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    while !(pid("a").exists() && pid("b").exists()) {
+    let leaders: Vec<i32> = loop {
+        if let (Some(a), Some(b)) = (
+            maos_testkit::written_pid(&pid("a")),
+            maos_testkit::written_pid(&pid("b")),
+        ) {
+            break vec![a, b];
+        }
         assert!(
             tokio::time::Instant::now() < deadline,
             "tasks did not start"
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let leaders: Vec<i32> = ["a", "b"]
-        .iter()
-        .map(|t| {
-            std::fs::read_to_string(pid(t))
-                .unwrap()
-                .trim()
-                .parse()
-                .unwrap()
-        })
-        .collect();
+    };
     let ctx = CommandContext {
         user_id: Some("bob".to_owned()),
         ..Default::default()

@@ -137,15 +137,17 @@ async fn dropping_an_attempt_kills_its_whole_process_group() {
     );
     let handle = tokio::spawn(attempt);
     let pid_file = dir.path().join("t/leader.pid");
-    while !pid_file.exists() {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    let leader = loop {
+        if let Some(pid) = maos_testkit::written_pid(&pid_file) {
+            break pid;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the task never wrote its pid"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
-    }
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let leader: i32 = std::fs::read_to_string(&pid_file)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    };
     assert!(!crate::support::live_group_members(leader).is_empty());
     handle.abort();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);
