@@ -117,6 +117,21 @@ pub async fn a_projector_stopped_mid_run_applies_every_event_exactly_once(store:
     assert_eq!(counts(store).await, expected, "after {stops} stops");
 }
 
+/// Appends `count` events to one stream, each in an append of its own.
+async fn append_one_at_a_time(store: &Store, count: u64) {
+    for n in 0..count {
+        let e = NewEvent::new(
+            "tests.thing.made",
+            serde_json::json!({"n": n}),
+            Metadata::new(Uuid::now_v7()),
+        );
+        store
+            .append("test-stream", ExpectedVersion::Any, vec![e])
+            .await
+            .unwrap();
+    }
+}
+
 /// Fails (panics) on every event while `broken` is set.
 pub struct Flaky {
     pub broken: std::sync::Arc<std::sync::atomic::AtomicBool>,
@@ -144,17 +159,7 @@ impl ReadModel for Flaky {
 /// projector running beside it; once it works again it catches up.
 pub async fn a_failing_projector_does_not_stop_the_others(store: &Store) {
     create_counts_table(store).await;
-    for n in 0..20u32 {
-        let e = NewEvent::new(
-            "tests.thing.made",
-            serde_json::json!({"n": n}),
-            Metadata::new(Uuid::now_v7()),
-        );
-        store
-            .append("test-stream", ExpectedVersion::Any, vec![e])
-            .await
-            .unwrap();
-    }
+    append_one_at_a_time(store, 20).await;
     let broken = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(true));
     let config = ProjectorConfig {
         initial_backoff: Duration::from_millis(10),
@@ -218,17 +223,7 @@ pub async fn a_live_projector_gathers_events_that_come_faster_than_it_commits(st
     let task = tokio::spawn(projector.run());
     let started = std::time::Instant::now();
     const EVENTS: u64 = 40;
-    for n in 0..EVENTS {
-        let e = NewEvent::new(
-            "tests.thing.made",
-            serde_json::json!({"n": n}),
-            Metadata::new(Uuid::now_v7()),
-        );
-        store
-            .append("test-stream", ExpectedVersion::Any, vec![e])
-            .await
-            .unwrap();
-    }
+    append_one_at_a_time(store, EVENTS).await;
     let done = tokio::time::timeout(
         Duration::from_secs(30),
         status.wait_for(|s| s.checkpoint == EVENTS),
