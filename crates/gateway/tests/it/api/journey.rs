@@ -361,4 +361,11 @@ pub async fn live_events_resume_after_last_event_id(server: &Server) {
             .all(|(_, t, _)| t.starts_with("agents.agent.")),
         "{agents:?}"
     );
+    // The audit log's projector has committed what it projected.
+    server
+        .metric(
+            r#"maos_projector_transactions_total{projector="audit"}"#,
+            |n| n >= 1.0,
+        )
+        .await;
 }

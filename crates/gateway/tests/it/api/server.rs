@@ -175,6 +175,35 @@ impl Server {
             .expect("no head position")
     }
 
+    /// The value of one Prometheus sample on `/metrics` (`name{labels}`),
+    /// once `until` holds for it (or 30 s pass).
+    pub async fn metric(&self, sample: &str, until: impl Fn(f64) -> bool) -> f64 {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            let mut response = self
+                .http
+                .get(format!("{}/metrics", self.url))
+                .send()
+                .await
+                .expect("no /metrics");
+            assert_eq!(response.status().as_u16(), 200, "/metrics refused");
+            let text = String::from_utf8(response.body().await.unwrap().to_vec()).unwrap();
+            let value = text
+                .lines()
+                .find_map(|l| l.strip_prefix(sample)?.strip_prefix(' ')?.parse().ok());
+            if let Some(value) = value
+                && until(value)
+            {
+                return value;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{sample} is {value:?} on /metrics:\n{text}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
     /// Reads Server-Sent Events of `path` until `stop` says so (or 60 s
     /// pass); returns the `(id, event, data)` of each.
     pub async fn events(
