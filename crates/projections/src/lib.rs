@@ -31,5 +31,5 @@ mod sink;
 pub use change::{Cell, Change};
 pub use error::Error;
 pub use projector::{
-    FromLog, Projector, ProjectorConfig, ProjectorState, ProjectorStatus, ReadModel,
+    FromLog, Hurry, Projector, ProjectorConfig, ProjectorState, ProjectorStatus, ReadModel,
 };

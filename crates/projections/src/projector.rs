@@ -8,7 +8,7 @@ use crate::{Change, Error, replay, reset, sink};
 use maos_store::{EventStore, RecordedEvent, Store, Subscription};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::sync::watch;
+use tokio::sync::{Notify, watch};
 
 /// A read model: a pure function from events to row changes.
 pub trait ReadModel: Send + Sync + 'static {
@@ -98,7 +98,32 @@ pub struct ProjectorStatus {
     /// Transactions its live follower has committed (rows and checkpoint
     /// each), since it started.
     pub transactions: u64,
+    /// Asks the live follower not to wait out its commit interval.
+    pub hurry: Hurry,
 }
+
+/// Asks a projector's live follower to write the batch it is gathering
+/// now, instead of at the end of its
+/// [`min_commit_interval`](ProjectorConfig::min_commit_interval): for a
+/// reader waiting to see its own writes. A request made while the
+/// follower is not waiting shortens its next wait.
+#[derive(Debug, Clone, Default)]
+pub struct Hurry(Arc<Notify>);
+
+impl Hurry {
+    pub fn now(&self) {
+        self.0.notify_one();
+    }
+}
+
+/// One projector's doorbell equals only itself.
+impl PartialEq for Hurry {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for Hurry {}
 
 /// Whether a batch was applied.
 enum Applied {
@@ -124,6 +149,7 @@ impl<M: ReadModel> Projector<M> {
             state: ProjectorState::Starting,
             checkpoint: 0,
             transactions: 0,
+            hurry: Hurry::default(),
         });
         Projector {
             store,
@@ -169,6 +195,7 @@ impl<M: ReadModel> Projector<M> {
         let mut checkpoint = checkpoint;
         let mut subscription = self.store.subscribe(checkpoint);
         let mut last_commit: Option<Instant> = None;
+        let hurry = self.status.borrow().hurry.clone();
         loop {
             let mut batch = Vec::new();
             match subscription.next_recorded().await {
@@ -185,7 +212,10 @@ impl<M: ReadModel> Projector<M> {
                 && batch.len() < self.config.batch_size
                 && due > Instant::now()
             {
-                tokio::time::sleep_until(due.into()).await;
+                tokio::select! {
+                    () = tokio::time::sleep_until(due.into()) => {}
+                    () = hurry.0.notified() => {}
+                }
                 self.gather(&mut subscription, &mut batch).await;
             }
             attempts = 0;

@@ -247,3 +247,35 @@ pub async fn a_live_projector_gathers_events_that_come_faster_than_it_commits(st
         .unwrap();
     assert_eq!(total, count_rows([("total", EVENTS as i64)])[0]);
 }
+
+/// A reader that wants its own writes hurries the projector: the batch it
+/// is gathering is written at once, not at the end of its (here very
+/// long) commit interval.
+pub async fn a_hurried_projector_writes_its_batch_before_its_interval_ends(store: &Store) {
+    create_counts_table(store).await;
+    let config = ProjectorConfig {
+        min_commit_interval: Duration::from_secs(600),
+        ..ProjectorConfig::default()
+    };
+    let projector = Projector::new(store.clone(), EventCounter, config);
+    let mut status = projector.status();
+    let task = tokio::spawn(projector.run());
+    let wait = Duration::from_secs(30);
+    append_one_at_a_time(store, 1).await;
+    // The first batch goes at once; the next waits out the interval.
+    tokio::time::timeout(wait, status.wait_for(|s| s.checkpoint == 1))
+        .await
+        .unwrap()
+        .unwrap();
+    append_one_at_a_time(store, 1).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(status.borrow().checkpoint, 1, "the interval was not kept");
+    status.borrow().hurry.now();
+    let done = tokio::time::timeout(wait, status.wait_for(|s| s.checkpoint == 2))
+        .await
+        .expect("a hurried projector should write its batch at once")
+        .unwrap()
+        .clone();
+    task.abort();
+    assert_eq!(done.transactions, 2);
+}

@@ -52,4 +52,5 @@ on_both_backends!(
     rebuild::a_rebuild_overtaken_by_another_run_upserts_what_that_run_wrote,
     exactly_once::a_projector_stopped_mid_run_applies_every_event_exactly_once,
     exactly_once::a_live_projector_gathers_events_that_come_faster_than_it_commits,
+    exactly_once::a_hurried_projector_writes_its_batch_before_its_interval_ends,
 );
