@@ -111,7 +111,7 @@ async fn every_event_reaches_both_brokers_in_order_with_valid_envelopes() {
     for r in relays {
         r.abort();
     }
-    cleanup(&nats, &amqp).await;
+    cleanup(&nats, &amqp, &store).await;
 }
 
 async fn store_checkpoint(store: &impl EventStore, name: &str) -> u64 {
@@ -173,5 +173,5 @@ async fn a_subscriber_gets_only_the_types_its_pattern_matches() {
     for r in relays {
         r.abort();
     }
-    cleanup(&nats, &amqp).await;
+    cleanup(&nats, &amqp, &store).await;
 }

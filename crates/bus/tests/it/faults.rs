@@ -120,5 +120,5 @@ async fn relays_survive_a_broker_outage_and_catch_up_in_order() {
     for r in relays {
         r.abort();
     }
-    cleanup(&nats, &amqp).await;
+    cleanup(&nats, &amqp, &store).await;
 }

@@ -43,8 +43,11 @@ pub fn amqp_config(url: String) -> AmqpConfig {
     config
 }
 
-/// Removes the test's stream and exchange.
-pub async fn cleanup(nats: &NatsConfig, amqp: &AmqpConfig) {
+/// Removes the test's stream and exchange, and its store's directory.
+pub async fn cleanup(nats: &NatsConfig, amqp: &AmqpConfig, store: &SqliteStore) {
+    if let Some(dir) = store.path().parent() {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     if let Ok(client) = async_nats::connect(nats.url.as_str()).await {
         let _ = async_nats::jetstream::new(client)
             .delete_stream(&nats.stream)
