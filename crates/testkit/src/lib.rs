@@ -110,13 +110,23 @@ pub fn live_group_members(pgid: i32) -> Vec<i32> {
     alive
 }
 
-/// The pid a task's shell wrote to `path` (`echo $$ > path`), once it is
+/// The pid a task's shell writes to `path` (`echo $$ > path`), once it is
 /// all there: the shell makes the file before it writes to it, so a file
-/// that exists may still be empty. `None` until then.
-pub fn written_pid(path: &std::path::Path) -> Option<i32> {
-    let written = std::fs::read_to_string(path).ok()?;
-    if !written.ends_with('\n') {
-        return None;
+/// that exists may still be empty. Panics after 30 s without one.
+pub async fn written_pid(path: &std::path::Path) -> i32 {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(30);
+    loop {
+        let written = std::fs::read_to_string(path).unwrap_or_default();
+        if written.ends_with('\n')
+            && let Ok(pid) = written.trim().parse()
+        {
+            return pid;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no pid written to {}",
+            path.display()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
     }
-    written.trim().parse().ok()
 }

@@ -112,20 +112,10 @@ pub async fn cancelling_a_workflow_kills_its_running_processes(store: &Store) {
         .unwrap()
         .workflow_id;
     let pid = |task: &str| dir.path().join(wf.0.to_string()).join(task).join("pid");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let leaders: Vec<i32> = loop {
-        if let (Some(a), Some(b)) = (
-            maos_testkit::written_pid(&pid("a")),
-            maos_testkit::written_pid(&pid("b")),
-        ) {
-            break vec![a, b];
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "tasks did not start"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+    let leaders = vec![
+        maos_testkit::written_pid(&pid("a")).await,
+        maos_testkit::written_pid(&pid("b")).await,
+    ];
     let ctx = CommandContext {
         user_id: Some("bob".to_owned()),
         ..Default::default()

@@ -137,17 +137,7 @@ async fn dropping_an_attempt_kills_its_whole_process_group() {
     );
     let handle = tokio::spawn(attempt);
     let pid_file = dir.path().join("t/leader.pid");
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    let leader = loop {
-        if let Some(pid) = maos_testkit::written_pid(&pid_file) {
-            break pid;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "the task never wrote its pid"
-        );
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    };
+    let leader = maos_testkit::written_pid(&pid_file).await;
     assert!(!crate::support::live_group_members(leader).is_empty());
     handle.abort();
     let deadline = tokio::time::Instant::now() + Duration::from_secs(5);

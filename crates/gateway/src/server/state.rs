@@ -82,10 +82,13 @@ impl AppState {
         };
         let head = self.store.head_position().await?;
         let mut status = status.clone();
-        if status.borrow().checkpoint < head {
+        {
             // Under a steady stream the projector gathers its next batch
             // for up to its commit interval; this reader wants it now.
-            status.borrow().hurry.now();
+            let now = status.borrow();
+            if now.checkpoint < head {
+                now.hurry.now();
+            }
         }
         let caught_up = status.wait_for(|s| s.checkpoint >= head);
         // Past the wait the answer is what the model holds: a stalled

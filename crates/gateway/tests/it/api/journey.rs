@@ -268,19 +268,7 @@ tasks:
         .join(".maos/workspaces")
         .join(&id)
         .join("pid");
-    // The shell makes the file before it writes the pid into it: wait for
-    // a whole pid, not for the file.
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
-    let pid = loop {
-        if let Some(pid) = maos_testkit::written_pid(&pid_file) {
-            break pid;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the task never wrote its pid"
-        );
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    };
+    let pid = maos_testkit::written_pid(&pid_file).await;
 
     let out = server.cli(&["workflow", "cancel", &id, "--reason", "not needed"]);
     assert!(
