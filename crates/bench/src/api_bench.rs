@@ -458,8 +458,10 @@ fn node_command_latency(metrics: Option<&maos_actors::NodeMetrics>) -> Value {
         "commands": m.command_latency.len(),
         "p50_ms": ms(50.0),
         "p99_ms": ms(99.0),
+        "max_ms": ms(100.0),
         "append_p50_ms": append(50.0),
         "append_p99_ms": append(99.0),
+        "append_max_ms": append(100.0),
     })
 }
 
