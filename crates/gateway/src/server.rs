@@ -18,6 +18,7 @@ mod params;
 mod queries;
 mod routes;
 mod state;
+mod token_cache;
 mod views;
 
 pub use auth::ADMIN_TOKEN_FILE;

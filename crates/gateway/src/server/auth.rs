@@ -3,15 +3,14 @@
 //! the events its commands cause.
 
 use super::error::ApiError;
+use super::token_cache::{Cached, TokenCache};
 use actix_web::http::StatusCode;
 use maos_projections::Cell;
 use maos_projections::db::{execute, fetch, int, text};
 use maos_store::Store;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
 /// What a caller may do. Each role can do what the ones below it can.
@@ -83,17 +82,19 @@ pub struct TokenInfo {
     pub revoked_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
-/// The token store, with the tokens seen so far cached by hash for at most
-/// [`CACHE_TTL`].
+/// The token store, with the tokens seen so far cached by hash (see
+/// [`CACHE_TTL`]).
 #[derive(Debug)]
 pub struct Tokens {
     store: Store,
-    cache: RwLock<HashMap<String, (Principal, Instant)>>,
+    cache: TokenCache,
 }
 
 /// How long a verified token is trusted without asking the database: a
 /// token revoked through another server sharing the database stops working
-/// here within this time (through this one, at once).
+/// here within this time and the one lookup that follows it (through this
+/// server, at once). Requests that come during that lookup trust the token
+/// too, rather than each asking the database (see `token_cache`).
 pub const CACHE_TTL: Duration = Duration::from_secs(30);
 
 /// A row of `maos_tokens` as listed (id, subject, role, created, revoked).
@@ -127,7 +128,7 @@ impl Tokens {
     pub fn new(store: Store) -> Tokens {
         Tokens {
             store,
-            cache: RwLock::new(HashMap::new()),
+            cache: TokenCache::new(CACHE_TTL),
         }
     }
 
@@ -176,36 +177,31 @@ impl Tokens {
     /// Who holds `token`, if anyone.
     pub async fn verify(&self, token: &str) -> Result<Option<Principal>, ApiError> {
         let hash = hash(token);
-        if let Some((p, _)) = self
-            .cache
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(&hash)
-            .filter(|(_, at)| at.elapsed() < CACHE_TTL)
-        {
-            return Ok(Some(p.clone()));
+        if let Cached::Trusted(principal) = self.cache.get(&hash, Instant::now()) {
+            return Ok(Some(principal));
         }
-        let rows = fetch(
+        let rows = match fetch(
             &self.store,
             LOOKUP.to_owned(),
             vec![Cell::text(hash.clone())],
         )
-        .await?;
-        let Some(row) = rows.first() else {
-            return Ok(None);
+        .await
+        {
+            Ok(rows) => rows,
+            Err(e) => {
+                self.cache.abandon(&hash);
+                return Err(e.into());
+            }
         };
-        let principal = Principal {
+        let principal = rows.first().map(|row| Principal {
             token_id: text(&row[0]).unwrap_or_default(),
             subject: text(&row[1]).unwrap_or_default(),
             role: text(&row[2])
                 .and_then(|r| Role::parse(&r))
                 .unwrap_or(Role::Viewer),
-        };
-        self.cache
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(hash, (principal.clone(), Instant::now()));
-        Ok(Some(principal))
+        });
+        self.cache.put(hash, principal.clone(), Instant::now());
+        Ok(principal)
     }
 
     /// Every token, revoked ones too, in id (creation) order.
@@ -223,10 +219,7 @@ impl Tokens {
             vec![Cell::int(now), Cell::text(id)],
         )
         .await?;
-        self.cache
-            .write()
-            .unwrap_or_else(|e| e.into_inner())
-            .retain(|_, (p, _)| p.token_id != id);
+        self.cache.forget_token(id);
         let rows = fetch(&self.store, ONE.to_owned(), vec![Cell::text(id)]).await?;
         let Some(info) = rows.first().map(|r| token_info(r)) else {
             return Err(ApiError::not_found(
