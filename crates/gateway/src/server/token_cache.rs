@@ -147,12 +147,19 @@ mod tests {
         assert_eq!(cache.get("h", expired + TTL / 2), Cached::Trusted(alice()));
     }
 
-    #[test]
-    fn a_lookup_that_fails_or_never_ends_does_not_keep_the_token_trusted() {
+    /// A cache that verified alice's token at the returned instant and
+    /// has just handed its expired entry to a lookup.
+    fn expired_and_asked() -> (TokenCache, Instant) {
         let cache = TokenCache::new(TTL);
         let start = Instant::now();
         cache.put("h".to_owned(), Some(alice()), start);
         assert_eq!(cache.get("h", start + TTL), Cached::Ask);
+        (cache, start)
+    }
+
+    #[test]
+    fn a_lookup_that_fails_or_never_ends_does_not_keep_the_token_trusted() {
+        let (cache, start) = expired_and_asked();
         cache.abandon("h");
         assert_eq!(cache.get("h", start + TTL), Cached::Ask, "asked again");
         // That lookup never answers: at twice the TTL, the next asks.
@@ -161,10 +168,7 @@ mod tests {
 
     #[test]
     fn a_token_found_revoked_or_revoked_here_is_no_longer_trusted() {
-        let cache = TokenCache::new(TTL);
-        let start = Instant::now();
-        cache.put("h".to_owned(), Some(alice()), start);
-        assert_eq!(cache.get("h", start + TTL), Cached::Ask);
+        let (cache, start) = expired_and_asked();
         cache.put("h".to_owned(), None, start + TTL);
         assert_eq!(cache.get("h", start + TTL), Cached::Ask);
 
