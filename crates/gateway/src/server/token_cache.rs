@@ -6,7 +6,8 @@
 //! that lookup runs keep trusting the entry, up to twice the TTL, instead of
 //! each asking the database too. A burst of requests at expiry thus makes
 //! one query, not one each. The twice-the-TTL bound covers a lookup that
-//! never finishes (its request was dropped): then the next request asks.
+//! never finishes (its request was dropped): past it, requests ask the
+//! database again until one of them gets an answer.
 
 use super::auth::Principal;
 use std::collections::HashMap;
