@@ -1,10 +1,13 @@
 //! The OpenAPI 3.1 document, made from the route table and the types'
-//! JSON Schemas (2020-12, which OpenAPI 3.1 uses as is).
+//! JSON Schemas (2020-12, which OpenAPI 3.1 uses as is). A schema that
+//! allows anything is written `{}` rather than `true`: the two mean the
+//! same, and more OpenAPI tools read the first.
 
 use super::auth::Access;
-use super::routes::{Answer, ENDPOINTS, Endpoint};
+use super::routes::{Answer, ENDPOINTS, Endpoint, SchemaFn};
 use actix_web::HttpResponse;
 use schemars::generate::SchemaSettings;
+use schemars::transform::{ReplaceBoolSchemas, Transform};
 use serde_json::{Map, Value, json};
 use std::sync::LazyLock;
 
@@ -19,6 +22,7 @@ pub async fn serve() -> HttpResponse {
 pub fn document() -> Value {
     let mut settings = SchemaSettings::draft2020_12();
     settings.definitions_path = "/components/schemas".into();
+    settings.transforms.push(Box::new(object_schemas()));
     let mut generator = settings.into_generator();
     let mut paths = Map::new();
     for e in ENDPOINTS {
@@ -87,7 +91,7 @@ fn operation(e: &Endpoint, generator: &mut schemars::SchemaGenerator) -> Value {
             }));
     }
     if let Some(body) = e.body {
-        let schema = (body.schema)(generator);
+        let schema = schema_of(body.schema, generator);
         let mut content = json!({"application/json": {"schema": schema}});
         if body.yaml {
             content["application/yaml"] = json!({"schema": schema});
@@ -103,7 +107,7 @@ fn responses(e: &Endpoint, generator: &mut schemars::SchemaGenerator) -> Value {
             status,
             json!({"description": "OK", "content": {"application/json": {"schema": {
                 "type": "object", "required": ["data", "meta"],
-                "properties": {"data": schema(generator), "meta": {"$ref": "#/components/schemas/Meta"}},
+                "properties": {"data": schema_of(schema, generator), "meta": {"$ref": "#/components/schemas/Meta"}},
             }}}}),
         ),
         Answer::Page { schema } => (
@@ -111,18 +115,18 @@ fn responses(e: &Endpoint, generator: &mut schemars::SchemaGenerator) -> Value {
             json!({"description": "One page; `meta.next` continues it", "content": {"application/json": {"schema": {
                 "type": "object", "required": ["data", "meta"],
                 "properties": {
-                    "data": {"type": "array", "items": schema(generator)},
+                    "data": {"type": "array", "items": schema_of(schema, generator)},
                     "meta": {"$ref": "#/components/schemas/Meta"},
                 },
             }}}}),
         ),
         Answer::EventStream => (
             200,
-            json!({"description": "Server-Sent Events", "content": {"text/event-stream": {"schema": {"type": "string"}}}}),
+            json!({"description": "Server-Sent Events", "content": {"text/event-stream": {"schema": server_sent_event()}}}),
         ),
         Answer::Raw { content_type } => (
             200,
-            json!({"description": "OK", "content": {content_type: {"schema": {"type": "string"}}}}),
+            json!({"description": "OK", "content": {content_type: {"schema": raw_schema(content_type)}}}),
         ),
     };
     let error = json!({"description": "See `error.code`", "content": {"application/json": {
@@ -132,6 +136,44 @@ fn responses(e: &Endpoint, generator: &mut schemars::SchemaGenerator) -> Value {
     out.insert("4XX".to_owned(), error.clone());
     out.insert("5XX".to_owned(), error);
     Value::Object(out)
+}
+
+/// Boolean schemas (`true`, `false`) as objects, but for
+/// `additionalProperties: false`, which every tool reads.
+fn object_schemas() -> ReplaceBoolSchemas {
+    let mut transform = ReplaceBoolSchemas::default();
+    transform.skip_additional_properties = true;
+    transform
+}
+
+/// A type's schema, written as the document's definitions are.
+fn schema_of(schema: SchemaFn, generator: &mut schemars::SchemaGenerator) -> Value {
+    let mut schema = schema(generator);
+    object_schemas().transform(&mut schema);
+    schema.into()
+}
+
+/// One event of a stream, as a client's SSE parser gives it (the stream's
+/// bytes are these fields as `name: value` lines).
+fn server_sent_event() -> Value {
+    json!({
+        "type": "object", "required": ["data"],
+        "properties": {
+            "event": {"type": "string", "description": "the event's name: its event type on the live streams; `progress`, then `done`, for a rebuild; `error` when the stream fails"},
+            "data": {"type": "string", "description": "JSON"},
+            "id": {"type": "string", "description": "on the live streams, the event's position in the log: send it back as `Last-Event-ID` to resume after it"},
+        },
+    })
+}
+
+/// The body of a route with its own content type: a JSON document is an
+/// object, anything else text.
+fn raw_schema(content_type: &str) -> Value {
+    if content_type == "application/json" {
+        json!({"type": "object"})
+    } else {
+        json!({"type": "string"})
+    }
 }
 
 fn path_parameters(path: &str) -> Vec<&str> {
@@ -166,4 +208,71 @@ fn error_schema() -> Value {
             "meta": {"$ref": "#/components/schemas/Meta"},
         },
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Where a boolean is a flag rather than a schema.
+    const FLAGS: &[&str] = &["required", "additionalProperties", "uniqueItems"];
+
+    /// The paths of the document's boolean schemas.
+    fn boolean_schemas(value: &Value, path: &str, found: &mut Vec<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, child) in map {
+                    if child.is_boolean() && !FLAGS.contains(&key.as_str()) {
+                        found.push(format!("{path}/{key}"));
+                    }
+                    boolean_schemas(child, &format!("{path}/{key}"), found);
+                }
+            }
+            Value::Array(items) => {
+                for (i, child) in items.iter().enumerate() {
+                    if child.is_boolean() {
+                        found.push(format!("{path}/{i}"));
+                    }
+                    boolean_schemas(child, &format!("{path}/{i}"), found);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn a_schema_that_allows_anything_is_an_empty_object() {
+        let document = document();
+        let mut found = Vec::new();
+        boolean_schemas(&document, "", &mut found);
+        assert_eq!(found, Vec::<String>::new());
+        // A field of any JSON: a workflow's input.
+        let input = &document["components"]["schemas"]["WorkflowState"]["properties"]["input"];
+        assert_eq!(input, &json!({}));
+    }
+
+    #[test]
+    fn the_document_and_the_event_streams_are_described_as_what_they_send() {
+        let document = document();
+        let ok = |path: &str, method: &str| {
+            document["paths"][path][method]["responses"]["200"]["content"].clone()
+        };
+        assert_eq!(
+            ok("/api/v1/openapi.json", "get")["application/json"]["schema"]["type"],
+            "object"
+        );
+        assert_eq!(
+            ok("/metrics", "get")["text/plain"]["schema"]["type"],
+            "string"
+        );
+        for (path, method) in [
+            ("/api/v1/events/live", "get"),
+            ("/api/v1/workflows/{id}/live", "get"),
+            ("/api/v1/projections/{name}/rebuild", "post"),
+        ] {
+            let event = &ok(path, method)["text/event-stream"]["schema"];
+            assert_eq!(event["type"], "object", "{path}");
+            assert_eq!(event["properties"]["data"]["type"], "string", "{path}");
+        }
+    }
 }
