@@ -131,11 +131,54 @@ fn responses(e: &Endpoint, generator: &mut schemars::SchemaGenerator) -> Value {
     };
     let error = json!({"description": "See `error.code`", "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/Error"}}}});
+    let mut success = success;
+    let links = links_from(e.operation_id);
+    if !links.is_empty() {
+        success["links"] = Value::Object(links);
+    }
     let mut out = Map::new();
     out.insert(status.to_string(), success);
     out.insert("4XX".to_owned(), error.clone());
     out.insert("5XX".to_owned(), error);
     Value::Object(out)
+}
+
+/// Where an answer's ids lead: (the operation answering, the operation
+/// whose `id` path parameter it fills, where that id is in the answer). A
+/// client, or a test generator, follows these from a new workflow, agent
+/// or token to everything that takes its id.
+const LINKS: &[(&str, &str, &str)] = &[
+    ("submitWorkflow", "showWorkflow", NEW_WORKFLOW),
+    ("submitWorkflow", "workflowEvents", NEW_WORKFLOW),
+    ("submitWorkflow", "workflowCheckpoints", NEW_WORKFLOW),
+    ("submitWorkflow", "stateAsOf", NEW_WORKFLOW),
+    ("submitWorkflow", "cancelWorkflow", NEW_WORKFLOW),
+    ("submitWorkflow", "forkWorkflow", NEW_WORKFLOW),
+    ("forkWorkflow", "showWorkflow", NEW_WORKFLOW),
+    (
+        "workflowEvents",
+        "causationTree",
+        "$response.body#/data/0/id",
+    ),
+    ("registerAgent", "showAgent", NEW_AGENT),
+    ("registerAgent", "updateAgent", NEW_AGENT),
+    ("registerAgent", "retireAgent", NEW_AGENT),
+    ("createToken", "revokeToken", "$response.body#/data/id"),
+];
+
+const NEW_WORKFLOW: &str = "$response.body#/data/workflow_id";
+const NEW_AGENT: &str = "$response.body#/data/agent_id";
+
+/// The success answer's links of one operation.
+fn links_from(operation_id: &str) -> Map<String, Value> {
+    LINKS
+        .iter()
+        .filter(|(from, _, _)| *from == operation_id)
+        .map(|&(_, to, id)| {
+            let link = json!({"operationId": to, "parameters": {"id": id}});
+            (to.to_owned(), link)
+        })
+        .collect()
 }
 
 /// Boolean schemas (`true`, `false`) as objects, but for
@@ -274,5 +317,26 @@ mod tests {
             assert_eq!(event["type"], "object", "{path}");
             assert_eq!(event["properties"]["data"]["type"], "string", "{path}");
         }
+    }
+
+    #[test]
+    fn every_link_leads_from_an_operation_to_the_id_of_another() {
+        let endpoint = |id: &str| ENDPOINTS.iter().find(|e| e.operation_id == id);
+        for &(from, to, _) in LINKS {
+            assert!(endpoint(from).is_some(), "no operation {from}");
+            let to_path = endpoint(to)
+                .unwrap_or_else(|| panic!("no operation {to}"))
+                .path;
+            assert!(
+                path_parameters(to_path).contains(&"id"),
+                "{to} has no path parameter id"
+            );
+        }
+        let document = document();
+        let submitted = &document["paths"]["/api/v1/workflows"]["post"]["responses"]["201"];
+        assert_eq!(
+            submitted["links"]["cancelWorkflow"],
+            json!({"operationId": "cancelWorkflow", "parameters": {"id": NEW_WORKFLOW}})
+        );
     }
 }
