@@ -19,8 +19,9 @@ pub use decide::decide;
 pub use events::*;
 pub use evolve::{evolve, is_legal};
 pub use spec::{
-    MAX_BACKOFF_MS, MAX_RETRIES, MAX_TASKS, MAX_TIMEOUT_SECS, OnExhausted, PLANNING_CAPABILITY,
-    RetryPolicy, SpecError, TaskSpec, WorkflowSpec, validate_additions, validate_spec,
+    BACKOFF_MULTIPLIER_PERCENT, MAX_BACKOFF_MS, MAX_RETRIES, MAX_TASK_ID_LEN, MAX_TASKS,
+    MAX_TIMEOUT_SECS, OnExhausted, PLANNING_CAPABILITY, RetryPolicy, SpecError, TaskSpec,
+    WorkflowSpec, validate_additions, validate_spec,
 };
 pub use state::{TaskState, WorkflowState};
 pub use transitions::{TaskStatus, WorkflowStatus};

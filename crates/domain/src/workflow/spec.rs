@@ -19,20 +19,19 @@ pub const MAX_RETRIES: u32 = 100;
 pub const MAX_BACKOFF_MS: u64 = 24 * 3600 * 1000;
 /// Most tasks one workflow may hold.
 pub const MAX_TASKS: usize = 10_000;
+/// Longest task id (letters, digits, `-` and `_`).
+pub const MAX_TASK_ID_LEN: usize = 64;
+/// The back-off multipliers accepted, in percent.
+pub const BACKOFF_MULTIPLIER_PERCENT: std::ops::RangeInclusive<u32> = 100..=1000;
 
 /// What a user submits: a named DAG of tasks.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkflowSpec {
-    /// The workflow's name; not blank.
-    #[schemars(regex(pattern = r"\S"))]
     pub name: String,
     /// Free-form input handed to every task.
     #[serde(default)]
     pub input: serde_json::Value,
-    /// At least one; ids unique; `needs` name tasks of the workflow and
-    /// make no cycle.
-    #[schemars(length(min = 1, max = MAX_TASKS))]
     pub tasks: Vec<TaskSpec>,
 }
 
@@ -40,21 +39,16 @@ pub struct WorkflowSpec {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskSpec {
-    /// Letters, digits, `-` and `_`; unique in the workflow.
-    #[schemars(extend("minLength" = 1, "maxLength" = 64, "pattern" = "^[A-Za-z0-9_-]+$"))]
     pub id: TaskId,
     /// The capability an agent must offer to take the task.
-    #[schemars(extend("pattern" = r"\S"))]
     pub capability: Capability,
     /// What to do; handed to the executor (e.g. as a prompt or command).
-    #[schemars(regex(pattern = r"\S"))]
     pub instruction: String,
     /// Tasks that must be completed (or skipped) before this one starts.
     #[serde(default)]
     pub needs: Vec<TaskId>,
     /// Per-attempt deadline in seconds.
     #[serde(default = "default_timeout_secs")]
-    #[schemars(range(min = 1, max = MAX_TIMEOUT_SECS))]
     pub timeout_secs: u64,
     #[serde(default)]
     pub retries: RetryPolicy,
@@ -67,15 +61,12 @@ pub struct TaskSpec {
 #[serde(deny_unknown_fields, default)]
 pub struct RetryPolicy {
     /// Retries after the first attempt (0 = never retry).
-    #[schemars(range(max = MAX_RETRIES))]
     pub max_retries: u32,
-    /// Back-off before the first retry; not above `backoff_max_ms`.
+    /// Back-off before the first retry.
     pub backoff_initial_ms: u64,
     /// Each further retry waits this many percent of the previous back-off.
-    #[schemars(range(min = 100, max = 1000))]
     pub backoff_multiplier_percent: u32,
     /// Back-off never exceeds this.
-    #[schemars(range(max = MAX_BACKOFF_MS))]
     pub backoff_max_ms: u64,
 }
 
@@ -204,7 +195,7 @@ fn validate_task(index: usize, task: &TaskSpec) -> Result<(), SpecError> {
     if task.id.0.is_empty() {
         return Err(SpecError::EmptyTaskId { index });
     }
-    let id_ok = task.id.0.len() <= 64
+    let id_ok = task.id.0.len() <= MAX_TASK_ID_LEN
         && task
             .id
             .0
@@ -260,11 +251,13 @@ fn validate_task(index: usize, task: &TaskSpec) -> Result<(), SpecError> {
             ),
         ));
     }
-    if !(100..=1000).contains(&retries.backoff_multiplier_percent) {
+    if !BACKOFF_MULTIPLIER_PERCENT.contains(&retries.backoff_multiplier_percent) {
         return Err(field(
             "retries.backoff_multiplier_percent",
             &format!(
-                "must be between 100 and 1000, got {}",
+                "must be between {} and {}, got {}",
+                BACKOFF_MULTIPLIER_PERCENT.start(),
+                BACKOFF_MULTIPLIER_PERCENT.end(),
                 retries.backoff_multiplier_percent
             ),
         ));

@@ -30,6 +30,7 @@ pub fn document() -> Value {
         item[e.method.to_ascii_lowercase()] = operation(e, &mut generator);
     }
     let mut schemas: Map<String, Value> = generator.take_definitions(true).into_iter().collect();
+    add_spec_rules(&mut schemas);
     schemas.insert("Error".to_owned(), error_schema());
     schemas.insert("Meta".to_owned(), meta_schema());
     json!({
@@ -179,6 +180,67 @@ fn links_from(operation_id: &str) -> Map<String, Value> {
             (to.to_owned(), link)
         })
         .collect()
+}
+
+/// The rules a submitted spec is checked against (`validate_spec`) that
+/// a schema can say, by definition and property. They go into this
+/// document only: the event catalogue's schemas stay as they were
+/// recorded, at their versions.
+fn spec_rules() -> [(&'static str, &'static str, Value); 9] {
+    use maos_domain::workflow::{
+        BACKOFF_MULTIPLIER_PERCENT, MAX_BACKOFF_MS, MAX_RETRIES, MAX_TASK_ID_LEN, MAX_TASKS,
+        MAX_TIMEOUT_SECS,
+    };
+    let not_blank = json!({"pattern": "\\S"});
+    [
+        ("WorkflowSpec", "name", not_blank.clone()),
+        (
+            "WorkflowSpec",
+            "tasks",
+            json!({"minItems": 1, "maxItems": MAX_TASKS}),
+        ),
+        (
+            "TaskSpec",
+            "id",
+            json!({"minLength": 1, "maxLength": MAX_TASK_ID_LEN, "pattern": "^[A-Za-z0-9_-]+$"}),
+        ),
+        ("TaskSpec", "capability", not_blank.clone()),
+        ("TaskSpec", "instruction", not_blank),
+        (
+            "TaskSpec",
+            "timeout_secs",
+            json!({"minimum": 1, "maximum": MAX_TIMEOUT_SECS}),
+        ),
+        (
+            "RetryPolicy",
+            "max_retries",
+            json!({"maximum": MAX_RETRIES}),
+        ),
+        (
+            "RetryPolicy",
+            "backoff_multiplier_percent",
+            json!({"minimum": BACKOFF_MULTIPLIER_PERCENT.start(), "maximum": BACKOFF_MULTIPLIER_PERCENT.end()}),
+        ),
+        (
+            "RetryPolicy",
+            "backoff_max_ms",
+            json!({"maximum": MAX_BACKOFF_MS}),
+        ),
+    ]
+}
+
+/// Writes [`spec_rules`] into the spec's definitions.
+fn add_spec_rules(schemas: &mut Map<String, Value>) {
+    for (definition, property, rules) in spec_rules() {
+        let schema = schemas
+            .get_mut(definition)
+            .and_then(|d| d.pointer_mut(&format!("/properties/{property}")))
+            .and_then(Value::as_object_mut)
+            .unwrap_or_else(|| panic!("the spec's schema has no {definition}.{property}"));
+        if let Value::Object(rules) = rules {
+            schema.extend(rules);
+        }
+    }
 }
 
 /// Boolean schemas (`true`, `false`) as objects, but for
@@ -338,5 +400,74 @@ mod tests {
             submitted["links"]["cancelWorkflow"],
             json!({"operationId": "cancelWorkflow", "parameters": {"id": NEW_WORKFLOW}})
         );
+    }
+
+    /// A spec at every documented bound passes the validator, and one step
+    /// past any bound fails it: the document's rules are the validator's.
+    #[test]
+    fn the_documented_spec_rules_are_the_validators() {
+        let document = document();
+        let schemas = &document["components"]["schemas"];
+        let rule = |definition: &str, property: &str, keyword: &str| {
+            schemas[definition]["properties"][property][keyword].clone()
+        };
+        let spec = |task: Value| -> Result<(), String> {
+            let spec: maos_domain::workflow::WorkflowSpec =
+                serde_json::from_value(json!({"name": "n", "tasks": [task]}))
+                    .map_err(|e| e.to_string())?;
+            maos_domain::workflow::validate_spec(&spec).map_err(|e| e.to_string())
+        };
+        let with = |field: &str, value: Value| {
+            let mut task = json!({"id": "t", "capability": "c", "instruction": "i"});
+            let (head, tail) = field
+                .split_once('.')
+                .map_or((field, None), |(h, t)| (h, Some(t)));
+            match tail {
+                None => task[head] = value,
+                Some(inner) => task[head] = json!({ inner: value }),
+            }
+            task
+        };
+        let number = |v: &Value| v.as_u64().expect("a documented bound is a number");
+
+        let longest = number(&rule("TaskSpec", "id", "maxLength")) as usize;
+        assert_eq!(spec(with("id", json!("a".repeat(longest)))), Ok(()));
+        assert!(spec(with("id", json!("a".repeat(longest + 1)))).is_err());
+        assert!(spec(with("id", json!("a b"))).is_err());
+
+        for (field, definition, property) in [
+            ("timeout_secs", "TaskSpec", "timeout_secs"),
+            ("retries.max_retries", "RetryPolicy", "max_retries"),
+            (
+                "retries.backoff_multiplier_percent",
+                "RetryPolicy",
+                "backoff_multiplier_percent",
+            ),
+        ] {
+            let most = number(&rule(definition, property, "maximum"));
+            let least = number(&rule(definition, property, "minimum"));
+            assert_eq!(spec(with(field, json!(most))), Ok(()), "{field} = {most}");
+            assert!(
+                spec(with(field, json!(most + 1))).is_err(),
+                "{field} = {}",
+                most + 1
+            );
+            if least > 0 {
+                assert_eq!(spec(with(field, json!(least))), Ok(()), "{field} = {least}");
+                assert!(
+                    spec(with(field, json!(least - 1))).is_err(),
+                    "{field} = {}",
+                    least - 1
+                );
+            }
+        }
+        // backoff_max_ms also bounds backoff_initial_ms (1,000 by default).
+        let most = number(&rule("RetryPolicy", "backoff_max_ms", "maximum"));
+        assert_eq!(spec(with("retries.backoff_max_ms", json!(most))), Ok(()));
+        assert!(spec(with("retries.backoff_max_ms", json!(most + 1))).is_err());
+
+        assert!(spec(with("capability", json!("  "))).is_err());
+        assert_eq!(rule("TaskSpec", "capability", "pattern"), "\\S");
+        assert_eq!(rule("WorkflowSpec", "tasks", "minItems"), 1);
     }
 }
