@@ -103,7 +103,7 @@ fn operation(e: &Endpoint, generator: &mut schemars::SchemaGenerator) -> Value {
 }
 
 fn responses(e: &Endpoint, generator: &mut schemars::SchemaGenerator) -> Value {
-    let (status, success) = match e.answer {
+    let (status, mut success) = match e.answer {
         Answer::Data { status, schema } => (
             status,
             json!({"description": "OK", "content": {"application/json": {"schema": {
@@ -132,7 +132,6 @@ fn responses(e: &Endpoint, generator: &mut schemars::SchemaGenerator) -> Value {
     };
     let error = json!({"description": "See `error.code`", "content": {"application/json": {
         "schema": {"$ref": "#/components/schemas/Error"}}}});
-    let mut success = success;
     let links = links_from(e.operation_id);
     if !links.is_empty() {
         success["links"] = Value::Object(links);
@@ -237,9 +236,10 @@ fn add_spec_rules(schemas: &mut Map<String, Value>) {
             .and_then(|d| d.pointer_mut(&format!("/properties/{property}")))
             .and_then(Value::as_object_mut)
             .unwrap_or_else(|| panic!("the spec's schema has no {definition}.{property}"));
-        if let Value::Object(rules) = rules {
-            schema.extend(rules);
-        }
+        let Value::Object(rules) = rules else {
+            panic!("the rules of {definition}.{property} are not an object");
+        };
+        schema.extend(rules);
     }
 }
 
