@@ -111,15 +111,18 @@ fn paint(status: &str) -> String {
     format!("\x1b[{code}m{status}\x1b[0m")
 }
 
-/// Milliseconds as `1.2s`, `3m04s`.
+/// Milliseconds as `12ms`, `1.2s`, `3m04s`, `2h05m`: sub-second tasks
+/// (most of a scripted workflow's) keep their milliseconds.
 pub fn duration(ms: &Value) -> String {
     let Some(ms) = ms.as_i64() else {
         return "-".to_owned();
     };
-    if ms < 60_000 {
-        format!("{:.1}s", ms as f64 / 1000.0)
-    } else {
-        format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000)
+    match ms {
+        ..1_000 => format!("{}ms", ms.max(0)),
+        // Tenths cut, not rounded: 59,999 ms is not yet a minute.
+        ..60_000 => format!("{}.{}s", ms / 1000, (ms % 1000) / 100),
+        ..3_600_000 => format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000),
+        _ => format!("{}h{:02}m", ms / 3_600_000, (ms % 3_600_000) / 60_000),
     }
 }
 
@@ -169,8 +172,23 @@ pub fn task_table(state: &Value, short_ids: bool) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::task_table;
+    use super::{duration, task_table};
     use serde_json::json;
+
+    #[test]
+    fn durations_keep_the_precision_their_size_needs() {
+        let shown = [
+            0, 12, 999, 1_000, 1_250, 59_999, 60_000, 184_000, 3_600_000, 7_500_000,
+        ]
+        .map(|ms| duration(&json!(ms)));
+        assert_eq!(
+            shown,
+            [
+                "0ms", "12ms", "999ms", "1.0s", "1.2s", "59.9s", "1m00s", "3m04s", "1h00m", "2h05m"
+            ]
+        );
+        assert_eq!(duration(&json!(null)), "-");
+    }
 
     #[test]
     fn the_task_table_names_the_agent_holding_a_task_or_the_last_one() {

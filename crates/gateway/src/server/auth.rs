@@ -120,7 +120,19 @@ const LOOKUP: &str =
     "SELECT id, subject, role FROM maos_tokens WHERE hash = $1 AND revoked_at IS NULL";
 const KNOWN: &str = "SELECT id FROM maos_tokens WHERE hash = $1";
 // SQLite numbers `$n` parameters in order of appearance: keep them in order.
-const REVOKE: &str = "UPDATE maos_tokens SET revoked_at = $1 WHERE id = $2 AND revoked_at IS NULL";
+// An active admin token is revoked only while another one stays active, so
+// the API can never be left without an admin. On SQLite the store's single
+// writer runs one revocation at a time; on PostgreSQL the active admin rows
+// are locked first, in id order, so two revocations of the last two admin
+// tokens run one after the other and the second sees the first's revocation.
+const REVOKE_SQLITE: &str = "UPDATE maos_tokens SET revoked_at = $1 \
+     WHERE id = $2 AND revoked_at IS NULL AND (role <> 'admin' OR EXISTS \
+     (SELECT 1 FROM maos_tokens WHERE role = 'admin' AND revoked_at IS NULL AND id <> $2))";
+const REVOKE_POSTGRES: &str = "WITH admins AS (SELECT id FROM maos_tokens \
+     WHERE role = 'admin' AND revoked_at IS NULL ORDER BY id FOR UPDATE) \
+     UPDATE maos_tokens SET revoked_at = $1 \
+     WHERE id = $2 AND revoked_at IS NULL AND (role <> 'admin' OR EXISTS \
+     (SELECT 1 FROM admins WHERE id <> $2))";
 const ONE: &str = "SELECT id, subject, role, created_at, revoked_at FROM maos_tokens WHERE id = $1";
 const LIST: &str = "SELECT id, subject, role, created_at, revoked_at FROM maos_tokens ORDER BY id";
 
@@ -211,11 +223,17 @@ impl Tokens {
     }
 
     /// Revokes the token `id`: it stops working at once on this server.
+    /// The last active admin token is refused (`LAST_ADMIN_TOKEN`): with
+    /// it gone, nobody could make or revoke tokens again.
     pub async fn revoke(&self, id: &str) -> Result<TokenInfo, ApiError> {
         let now = chrono::Utc::now().timestamp_micros();
+        let sql = match self.store {
+            Store::Sqlite(_) => REVOKE_SQLITE,
+            Store::Postgres(_) => REVOKE_POSTGRES,
+        };
         let changed = execute(
             &self.store,
-            REVOKE.to_owned(),
+            sql.to_owned(),
             vec![Cell::int(now), Cell::text(id)],
         )
         .await?;
@@ -227,12 +245,21 @@ impl Tokens {
                 format!("token {id} does not exist"),
             ));
         };
-        if changed == 0 {
+        if changed == 0 && info.revoked_at.is_some() {
             return Err(ApiError::conflict(
                 "TOKEN_ALREADY_REVOKED",
                 format!("token {id} was already revoked"),
             )
             .with_details(serde_json::json!({"revoked_at": info.revoked_at})));
+        }
+        if changed == 0 {
+            return Err(ApiError::conflict(
+                "LAST_ADMIN_TOKEN",
+                format!(
+                    "token {id} is the last active admin token; create another admin token before revoking it"
+                ),
+            )
+            .with_details(serde_json::json!({"role": info.role})));
         }
         Ok(info)
     }
@@ -354,6 +381,8 @@ mod tests {
             .await
             .unwrap()
             .expect("admin token works");
+        // Another admin first: the last active one cannot be revoked.
+        tokens.create("second admin", Role::Admin).await.unwrap();
         tokens.revoke(&admin.token_id).await.unwrap();
         assert!(tokens.verify(token.trim()).await.unwrap().is_none());
 
@@ -366,9 +395,91 @@ mod tests {
         );
         assert_eq!(
             restarted.list().await.unwrap().len(),
-            1,
+            2,
             "nothing registered again"
         );
+        maos_testkit::cleanup(store).await;
+    }
+
+    /// The last active admin token is refused and keeps working; once
+    /// another admin token exists, it can go. Other roles' tokens go
+    /// whatever the admins.
+    async fn the_last_admin_token_cannot_be_revoked(store: Store) {
+        let tokens = Tokens::new(store.clone());
+        let first = tokens.create("first", Role::Admin).await.unwrap();
+        let viewer = tokens.create("viewer", Role::Viewer).await.unwrap();
+
+        let refused = tokens.revoke(&first.id).await.unwrap_err();
+        assert_eq!(refused.status, StatusCode::CONFLICT);
+        assert_eq!(refused.code, "LAST_ADMIN_TOKEN", "{}", refused.message);
+        assert!(
+            tokens.verify(&first.token).await.unwrap().is_some(),
+            "the refused revocation still revoked the token"
+        );
+        assert!(
+            tokens
+                .list()
+                .await
+                .unwrap()
+                .iter()
+                .all(|t| t.revoked_at.is_none())
+        );
+
+        tokens.revoke(&viewer.id).await.unwrap();
+        let second = tokens.create("second", Role::Admin).await.unwrap();
+        tokens.revoke(&first.id).await.unwrap();
+        assert!(tokens.verify(&first.token).await.unwrap().is_none());
+        let refused = tokens.revoke(&second.id).await.unwrap_err();
+        assert_eq!(refused.code, "LAST_ADMIN_TOKEN");
+        // An already revoked admin token is reported as such.
+        let again = tokens.revoke(&first.id).await.unwrap_err();
+        assert_eq!(again.code, "TOKEN_ALREADY_REVOKED");
+        maos_testkit::cleanup(store).await;
+    }
+
+    #[tokio::test]
+    async fn the_last_admin_token_cannot_be_revoked_on_sqlite() {
+        the_last_admin_token_cannot_be_revoked(maos_testkit::sqlite().await).await;
+    }
+
+    #[tokio::test]
+    async fn the_last_admin_token_cannot_be_revoked_on_postgres() {
+        the_last_admin_token_cannot_be_revoked(maos_testkit::postgres().await).await;
+    }
+
+    /// Two servers revoking the last two admin tokens at once: one of them
+    /// is refused, so an admin token remains.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_revocations_leave_an_admin_token_on_postgres() {
+        let store = maos_testkit::postgres().await;
+        let setup = Tokens::new(store.clone());
+        for _ in 0..20 {
+            let a = setup.create("a", Role::Admin).await.unwrap();
+            let b = setup.create("b", Role::Admin).await.unwrap();
+            // Each "server" its own token store (and cache), on one database.
+            let (one, two) = (Tokens::new(store.clone()), Tokens::new(store.clone()));
+            let (ra, rb) = tokio::join!(one.revoke(&a.id), two.revoke(&b.id));
+            let refused: Vec<_> = [ra, rb].into_iter().filter_map(Result::err).collect();
+            assert_eq!(refused.len(), 1, "both or neither revoked: {refused:?}");
+            assert_eq!(refused[0].code, "LAST_ADMIN_TOKEN");
+            let active = setup
+                .list()
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|t| t.role == Role::Admin && t.revoked_at.is_none())
+                .count();
+            assert_eq!(active, 1);
+            // Back to no admin tokens for the next round: the survivor is
+            // revoked behind the guard's back.
+            execute(
+                &store,
+                "UPDATE maos_tokens SET revoked_at = 0 WHERE revoked_at IS NULL".to_owned(),
+                Vec::new(),
+            )
+            .await
+            .unwrap();
+        }
         maos_testkit::cleanup(store).await;
     }
 }

@@ -425,6 +425,40 @@ pub async fn tokens_and_roles_guard_every_route(server: &Server) {
         .await;
     assert_eq!(still.status, 200);
 
+    // The data dir's admin token is the only admin token: revoking it
+    // would lock every admin out, so it is refused and keeps working.
+    let admin_id = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["role"] == "admin" && t["revoked_at"].is_null())
+        .and_then(|t| t["id"].as_str())
+        .unwrap()
+        .to_owned();
+    let out = server.cli(&["token", "revoke", &admin_id]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "the last admin token was revoked");
+    assert!(
+        stderr.contains("last active admin token") && stderr.trim().lines().count() == 1,
+        "{stderr}"
+    );
+    let last = server
+        .call(
+            "DELETE",
+            &format!("/api/v1/tokens/{admin_id}"),
+            Some(&server.token),
+            &[],
+            None,
+        )
+        .await;
+    assert_eq!(last.status, 409);
+    assert_eq!(last.code(), "LAST_ADMIN_TOKEN");
+    check_error_shape(&last.body);
+    let admin_still = server
+        .call("GET", "/api/v1/tokens", Some(&server.token), &[], None)
+        .await;
+    assert_eq!(admin_still.status, 200);
+
     // Health, readiness, metrics and the API document need no token.
     for path in ["/healthz", "/readyz", "/metrics"] {
         assert_eq!(
