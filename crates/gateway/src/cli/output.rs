@@ -117,12 +117,15 @@ pub fn duration(ms: &Value) -> String {
     let Some(ms) = ms.as_i64() else {
         return "-".to_owned();
     };
-    match ms {
-        ..1_000 => format!("{}ms", ms.max(0)),
+    if ms < 1_000 {
+        format!("{}ms", ms.max(0))
+    } else if ms < 60_000 {
         // Tenths cut, not rounded: 59,999 ms is not yet a minute.
-        ..60_000 => format!("{}.{}s", ms / 1000, (ms % 1000) / 100),
-        ..3_600_000 => format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000),
-        _ => format!("{}h{:02}m", ms / 3_600_000, (ms % 3_600_000) / 60_000),
+        format!("{}.{}s", ms / 1000, (ms % 1000) / 100)
+    } else if ms < 3_600_000 {
+        format!("{}m{:02}s", ms / 60_000, (ms % 60_000) / 1000)
+    } else {
+        format!("{}h{:02}m", ms / 3_600_000, (ms % 3_600_000) / 60_000)
     }
 }
 
