@@ -26,20 +26,55 @@ pub struct AgentsFile {
 }
 
 /// One agent: who it is, what it can do and how it runs tasks.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AgentDefinition {
     /// Unique on a node; the agent's id is derived from it.
+    #[schemars(pattern(r"\S"))]
     pub name: String,
+    /// What it can do; a task goes to an agent with its capability.
+    #[schemars(schema_with = "capabilities_schema")]
     pub capabilities: Vec<Capability>,
+    /// Tasks it runs at once.
     #[serde(default = "one")]
+    #[schemars(range(min = 1, max = maos_domain::agent::MAX_AGENT_CONCURRENCY))]
     pub max_concurrency: u32,
     /// `{kind: process, …}` or `{kind: instant}`; see [`crate::executor`].
+    #[schemars(
+        schema_with = "executor_schema",
+        description = "How it runs an attempt: `{kind: process, argv: [...], ...}` or `{kind: instant}`"
+    )]
     pub executor: serde_json::Value,
 }
 
 fn one() -> u32 {
     1
+}
+
+/// At least one capability, none blank (the agent's `decide` refuses the
+/// rest). Written here rather than on [`Capability`], whose schema is part
+/// of recorded events' schemas.
+fn capabilities_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "array",
+        "minItems": 1,
+        "items": {"type": "string", "pattern": "\\S"},
+    })
+}
+
+/// An executor's settings as the registry reads them: an object naming its
+/// kind; the rest belongs to that kind (kinds can be registered, so the
+/// document does not close the list).
+fn executor_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({
+        "type": "object",
+        "required": ["kind"],
+        "properties": {"kind": {
+            "type": "string",
+            "description": "`process` (an argv template per attempt) or `instant` (benchmarks and tests)",
+            "examples": ["process", "instant"],
+        }},
+    })
 }
 
 impl AgentsFile {

@@ -379,6 +379,91 @@ mod tests {
             assert_eq!(event["type"], "object", "{path}");
             assert_eq!(event["properties"]["data"]["type"], "string", "{path}");
         }
+        // A workflow's events are recorded envelopes, every field required.
+        let items = &ok("/api/v1/workflows/{id}/events", "get")["application/json"]["schema"]["properties"]
+            ["data"]["items"];
+        let name = items["$ref"]
+            .as_str()
+            .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            .unwrap_or_else(|| panic!("events are not a named schema: {items}"));
+        let envelope = &document["components"]["schemas"][name];
+        let mut required: Vec<&str> = envelope["required"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{name} requires nothing: {envelope}"))
+            .iter()
+            .filter_map(Value::as_str)
+            .collect();
+        required.sort_unstable();
+        assert_eq!(
+            required,
+            [
+                "data",
+                "id",
+                "metadata",
+                "position",
+                "source",
+                "stream",
+                "timestamp",
+                "type",
+                "version"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_agent_is_registered_with_its_definition_and_an_executor_kind() {
+        let document = document();
+        let body = &document["paths"]["/api/v1/agents"]["post"]["requestBody"]["content"]["application/json"]
+            ["schema"];
+        let name = body["$ref"]
+            .as_str()
+            .and_then(|r| r.strip_prefix("#/components/schemas/"))
+            .unwrap_or_else(|| panic!("the agent body is not a named schema: {body}"));
+        let agent = &document["components"]["schemas"][name];
+        assert_eq!(agent["additionalProperties"], false, "{agent}");
+        assert_eq!(
+            agent["required"],
+            json!(["name", "capabilities", "executor"]),
+            "{agent}"
+        );
+        let executor = &agent["properties"]["executor"];
+        assert_eq!(executor["type"], "object");
+        assert_eq!(executor["required"], json!(["kind"]));
+        assert_eq!(executor["properties"]["kind"]["type"], "string");
+
+        // The documented rules are the ones registration enforces: at a
+        // bound it passes, one past it it is refused.
+        use maos_domain::agent::{AgentCommand, AgentState, decide};
+        let register = |name: &str, capabilities: &[&str], max_concurrency: u64| {
+            decide(
+                &AgentState::default(),
+                AgentCommand::Register {
+                    agent_id: maos_domain::AgentId(uuid::Uuid::nil()),
+                    name: name.to_owned(),
+                    capabilities: capabilities
+                        .iter()
+                        .map(|c| maos_domain::Capability((*c).to_owned()))
+                        .collect(),
+                    max_concurrency: u32::try_from(max_concurrency).unwrap(),
+                    executor: json!({"kind": "instant"}),
+                    now: chrono::Utc::now(),
+                },
+            )
+            .map(|_| ())
+        };
+        let property = |name: &str| &agent["properties"][name];
+        let most = property("max_concurrency")["maximum"].as_u64().unwrap();
+        let least = property("max_concurrency")["minimum"].as_u64().unwrap();
+        assert_eq!(register("a", &["c"], most), Ok(()));
+        assert!(register("a", &["c"], most + 1).is_err());
+        assert_eq!(register("a", &["c"], least), Ok(()));
+        assert!(register("a", &["c"], least - 1).is_err());
+        assert_eq!(property("name")["pattern"], "\\S");
+        assert!(register(" ", &["c"], 1).is_err());
+        assert_eq!(property("capabilities")["minItems"], 1);
+        assert!(register("a", &[], 1).is_err());
+        assert_eq!(property("capabilities")["items"]["pattern"], "\\S");
+        assert!(register("a", &["c", " "], 1).is_err());
     }
 
     #[test]

@@ -242,7 +242,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         ],
         body: None,
         answer: Answer::Page {
-            schema: schema::<serde_json::Value>,
+            schema: schema::<maos_domain::EventEnvelope>,
         },
         route: || web::get().to(queries::workflow_events),
     },
@@ -361,7 +361,7 @@ pub static ENDPOINTS: &[Endpoint] = &[
         summary: "Register an agent (or update the one of that name)",
         tag: "agents",
         query: &[],
-        body: body!(serde_json::Value, yaml),
+        body: body!(maos_actors::AgentDefinition, yaml),
         answer: data!(201, AgentRegistered),
         route: || web::post().to(commands::register_agent),
     },
